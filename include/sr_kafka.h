@@ -37,6 +37,11 @@ void sr_kafka_settings_free(sr_kafka_settings *settings);
 sr_status sr_kafka_conf_new(const sr_kafka_settings *settings, const char *bootstrap,
                             rd_kafka_conf_t **out, sr_error *err);
 
+/* Applies the user's settings to conf (after the command's own defaults, so
+ * that the user has the last word). */
+sr_status sr_kafka_conf_apply(rd_kafka_conf_t *conf, const sr_kafka_settings *settings,
+                              sr_error *err);
+
 /* Sets one property on conf, failing with SR_ERR_CONFIG naming the key. */
 sr_status sr_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value,
                             sr_error *err);

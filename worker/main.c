@@ -16,9 +16,7 @@ struct command {
 
 /* A subcommand is listed here only once it works. */
 static const struct command commands[] = {
-
-
-
+    {"broker", "run an embedded Kafka-protocol broker for local use", sr_cmd_broker},
 };
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
 

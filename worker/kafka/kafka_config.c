@@ -34,14 +34,22 @@ sr_status sr_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *
     return SR_OK;
 }
 
+sr_status sr_kafka_conf_apply(rd_kafka_conf_t *conf, const sr_kafka_settings *settings,
+                              sr_error *err) {
+    for (int i = 0; settings && i < settings->count; i++) {
+        sr_status status = sr_kafka_conf_set(conf, settings->keys[i], settings->values[i], err);
+        if (status != SR_OK) return status;
+    }
+    return SR_OK;
+}
+
 sr_status sr_kafka_conf_new(const sr_kafka_settings *settings, const char *bootstrap,
                             rd_kafka_conf_t **out, sr_error *err) {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     if (!conf) return sr_fail(err, SR_ERR_NOMEM, "out of memory");
     sr_status status = SR_OK;
     if (bootstrap) status = sr_kafka_conf_set(conf, "bootstrap.servers", bootstrap, err);
-    for (int i = 0; status == SR_OK && settings && i < settings->count; i++)
-        status = sr_kafka_conf_set(conf, settings->keys[i], settings->values[i], err);
+    if (status == SR_OK) status = sr_kafka_conf_apply(conf, settings, err);
     if (status != SR_OK) {
         rd_kafka_conf_destroy(conf);
         return status;
