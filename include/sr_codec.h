@@ -8,10 +8,12 @@
  * sr_codec_load_schema_map); id 1 is the built-in UserEvent schema.
  *
  * A writer schema is compiled once, on registration, into a resolution plan
- * against the reader schema (Avro schema resolution: fields the reader does not
- * know are skipped, reader fields the writer lacks take their defaults, promotions
- * such as int->long apply). Decoding then runs the plan over the bytes with no
- * allocation and never reads outside [buf, buf+len).
+ * against the reader schema (Avro schema resolution: fields match by name in any
+ * order, fields the reader does not know are skipped whatever their type, reader
+ * fields the writer lacks take their defaults, promotions int->long,
+ * int/long/float->double and bytes->string apply, enum symbols map by name).
+ * Decoding then runs the plan over the bytes with no allocation and never reads
+ * outside [buf, buf+len).
  *
  *     sr_codec *codec;
  *     sr_error err;
@@ -52,28 +54,41 @@ void sr_codec_free(sr_codec *codec);
 
 /* Registers a writer schema (JSON text) under a Schema Registry id. Fails with
  * SR_ERR_SCHEMA when the schema is invalid or cannot be resolved against the
- * reader schema (for example a required reader field the writer lacks and that
- * has no default), naming the field. Re-registering an id replaces it. */
+ * reader schema (not a record named UserEvent, a required reader field the
+ * writer lacks and that has no default, a type that cannot be promoted),
+ * naming the field; the id is then left as it was. Re-registering an id
+ * replaces it; SR_WIRE_PLAIN always means the built-in schema. A writer union
+ * resolves branch by branch: a branch the reader cannot take (null for
+ * user_id) and a writer enum symbol the reader lacks fail only in the records
+ * that use them (SR_ERR_INVALID_VALUE, SR_ERR_BAD_ENUM). Not thread-safe:
+ * register before decoding starts. */
 sr_status sr_codec_register_schema(sr_codec *codec, int32_t schema_id,
                                    const char *writer_schema_json, sr_error *err);
 
-/* Registers every schema listed in a map file: one "<id> <path>" per line, '#'
- * comments, paths relative to the map file's folder. */
+/* Registers every schema listed in a map file: one "<id> <path>" per line
+ * (id 0..2^31-1), '#' comments, blank lines, paths relative to the map file's
+ * folder. Fails with SR_ERR_IO, SR_ERR_PARSE (a bad line) or SR_ERR_SCHEMA,
+ * naming "<map>:<line>"; schemas of the lines before stay registered. */
 sr_status sr_codec_load_schema_map(sr_codec *codec, const char *map_path, sr_error *err);
 
 /* Decodes one UserEvent record. On failure err names the kind of damage
  * (SR_ERR_TRUNCATED, SR_ERR_BAD_MAGIC, SR_ERR_UNKNOWN_SCHEMA, SR_ERR_BAD_VARINT,
  * SR_ERR_BAD_UNION, SR_ERR_BAD_ENUM, SR_ERR_TRAILING_BYTES, SR_ERR_BAD_LENGTH,
- * SR_ERR_INVALID_VALUE) and where it is. */
+ * SR_ERR_INVALID_VALUE; SR_ERR_LIMIT for values nested deeper than 64 in a
+ * skipped field of a recursive writer schema), the field and the byte offset,
+ * and *out is unspecified. Valid means: session_id at most SR_SESSION_ID_MAX
+ * bytes, value finite. */
 sr_status sr_codec_decode_event(const sr_codec *codec, sr_wire_format wire,
                                 const void *buf, size_t len, sr_user_event *out,
                                 sr_error *err);
 
-/* Appends one UserEvent to out, framed as `wire` (registry framing uses id 1). */
+/* Appends one UserEvent to out, framed as `wire` (registry framing uses id 1).
+ * Refuses, with SR_ERR_INVALID_VALUE and out unchanged, an event the decoder
+ * would refuse (unknown event_type, session_id too long, non-finite value). */
 sr_status sr_encode_event(const sr_user_event *event, sr_wire_format wire,
                           sr_buffer *out, sr_error *err);
 
-/* Appends one Recommendation, plain Avro binary, to out. */
+/* Appends one Recommendation, plain Avro binary (items in one block), to out. */
 sr_status sr_encode_recommendation(const sr_recommendation *rec, sr_buffer *out,
                                    sr_error *err);
 

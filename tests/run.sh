@@ -29,7 +29,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 step "fuzzing (libFuzzer, ${STREAMREC_FUZZ_SECONDS:-60} s per target)"
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DSTREAMREC_SANITIZE=ON -DSTREAMREC_FUZZ=ON \
   -DSTREAMREC_FUZZ_SECONDS="${STREAMREC_FUZZ_SECONDS:-60}" >/dev/null
-cmake --build build-fuzz -j"$jobs"
+cmake --build build-fuzz -j"$jobs" --target fuzz_targets
 ctest --test-dir build-fuzz -L fuzz --output-on-failure
 
 echo
