@@ -17,6 +17,7 @@ struct command {
 /* A subcommand is listed here only once it works. */
 static const struct command commands[] = {
     {"broker", "run an embedded Kafka-protocol broker for local use", sr_cmd_broker},
+    {"replay", "produce a dataset file or a synthetic stream into the event topic", sr_cmd_replay},
 };
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
 
