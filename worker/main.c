@@ -18,6 +18,7 @@ struct command {
 static const struct command commands[] = {
     {"broker", "run an embedded Kafka-protocol broker for local use", sr_cmd_broker},
     {"replay", "produce a dataset file or a synthetic stream into the event topic", sr_cmd_replay},
+    {"tail", "read a topic and print its records as JSON lines", sr_cmd_tail},
 };
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
 

@@ -1,0 +1,20 @@
+# Shared by the integration test scripts (sourced, not run). The CTest fixture
+# (broker_fixture.sh) has set STREAMREC_BOOTSTRAP, STREAMREC_BIN (the streamrec
+# executable), STREAMREC_BUILD and STREAMREC_SOURCE.
+set -euo pipefail
+: "${STREAMREC_BOOTSTRAP:?set by broker_fixture.sh}"
+: "${STREAMREC_BIN:?set by CTest}"
+tools=$STREAMREC_BUILD/tests
+shared_data=$STREAMREC_SOURCE/../shared/data
+
+# A topic name no earlier run used, so that tests never see each other's data.
+fresh_topic() { echo "it-$1-$(date +%s%N)"; }
+
+create_topic() {  # create_topic NAME PARTITIONS
+  "$STREAMREC_SOURCE/deploy/kafka/create-topics.sh" --bootstrap "$STREAMREC_BOOTSTRAP" --topics "$1:$2"
+}
+
+# A dataset from ../shared/data when it is there, else the fallback fixture.
+dataset_or() {  # dataset_or RELATIVE_PATH FALLBACK
+  if [ -f "$shared_data/$1" ]; then echo "$shared_data/$1"; else echo "$2"; fi
+}
