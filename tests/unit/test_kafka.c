@@ -130,6 +130,41 @@ START_TEST(embedded_broker_carries_records) {
 }
 END_TEST
 
+/* The documented limit, measured: a partition keeps about 5 MB and drops its
+ * oldest batches beyond that, without an error to anyone. If a newer librdkafka
+ * changes this, the README's "Embedded broker limits" must change with it. */
+START_TEST(embedded_broker_drops_oldest_data_beyond_5_mb) {
+    sr_embedded_broker *broker;
+    sr_error err;
+    ck_assert_int_eq(sr_embedded_broker_start(1, &broker, &err), SR_OK);
+    rd_kafka_t *producer = new_client(RD_KAFKA_PRODUCER, sr_embedded_broker_bootstrap(broker), NULL);
+
+    enum { VALUE_SIZE = 10000, COUNT = 800 }; /* 8 MB into one partition */
+    static char value[VALUE_SIZE];
+    memset(value, 'x', sizeof value);
+    for (int i = 0; i < COUNT; i++) {
+        ck_assert_int_eq(rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(SR_TOPIC_EVENTS),
+                                           RD_KAFKA_V_PARTITION(0), RD_KAFKA_V_VALUE(value, sizeof value),
+                                           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
+                         RD_KAFKA_RESP_ERR_NO_ERROR);
+        if (i % 50 == 49) rd_kafka_flush(producer, 10000); /* many batches, not one */
+    }
+    ck_assert_int_eq(rd_kafka_flush(producer, 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
+
+    int64_t low, high;
+    ck_assert_int_eq(rd_kafka_query_watermark_offsets(producer, SR_TOPIC_EVENTS, 0, &low, &high, 5000),
+                     RD_KAFKA_RESP_ERR_NO_ERROR);
+    ck_assert_int_eq(high, COUNT);
+    int64_t kept_bytes = (high - low) * VALUE_SIZE;
+    ck_assert_msg(low > 0, "nothing was dropped");
+    ck_assert_msg(kept_bytes <= SR_EMBEDDED_PARTITION_MAX_BYTES + 50 * VALUE_SIZE &&
+                      kept_bytes >= SR_EMBEDDED_PARTITION_MAX_BYTES - 50 * VALUE_SIZE,
+                  "kept %lld bytes", (long long)kept_bytes);
+    rd_kafka_destroy(producer);
+    sr_embedded_broker_stop(broker);
+}
+END_TEST
+
 START_TEST(embedded_broker_rejects_bad_partition_count) {
     sr_embedded_broker *broker;
     sr_error err;
@@ -149,6 +184,7 @@ Suite *test_suite(void) {
     tcase_add_test(broker, embedded_broker_creates_default_topics);
     tcase_add_test(broker, embedded_broker_carries_records);
     tcase_add_test(broker, embedded_broker_rejects_bad_partition_count);
+    tcase_add_test(broker, embedded_broker_drops_oldest_data_beyond_5_mb);
     suite_add_tcase(s, broker);
     return s;
 }
