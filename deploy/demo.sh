@@ -32,7 +32,7 @@ echo "== replaying into user-events: ${replay_args[*]}"
 "$bin" replay "${replay_args[@]}"
 
 echo "== the first events of the stream, read back from the broker"
-"$bin" tail --topic user-events --from-beginning --max 8
+"$bin" tail --topic user-events --from-beginning --exit-at-end --max 8
 echo "== records per partition"
 "$bin" tail --topic user-events --from-beginning --exit-at-end |
   awk -F'[:,]' '{n[$2]++} END {for (p in n) printf "   partition %s: %d events\n", p, n[p]}' | sort

@@ -60,9 +60,12 @@ typedef struct sr_error {
 sr_status sr_fail(sr_error *err, sr_status status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Prefixes err's message with context ("loading model: " + message). */
-sr_status sr_error_wrap(sr_error *err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+/* Prefixes err's message (when err is not NULL) with context ("loading model: "
+ * + message) and returns status, the failure being wrapped, so that a path reads
+ * `return sr_error_wrap(err, s, "loading %s", path);`. Taking status rather than
+ * reading err->status keeps it right when a caller passed no err. */
+sr_status sr_error_wrap(sr_error *err, sr_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* A stable snake_case name for a status, e.g. "truncated"; never NULL. */
 const char *sr_status_name(sr_status status);

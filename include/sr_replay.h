@@ -112,8 +112,8 @@ typedef struct sr_replay_source sr_replay_source;
 
 /* Opens a source; path is ignored (may be NULL) for SR_REPLAY_SYNTHETIC. Fails
  * with SR_ERR_IO (file), SR_ERR_PARSE (a bad line under SR_BAD_LINE_FAIL),
- * SR_ERR_INVALID_ARG (options), SR_ERR_LIMIT (more than 2^32-2 users or items),
- * SR_ERR_NOMEM. options may be NULL for the defaults. */
+ * SR_ERR_INVALID_ARG (options), SR_ERR_LIMIT (synthetic only: more than 2^32-2
+ * items, or more users than memory can index), SR_ERR_NOMEM. options may be NULL for the defaults. */
 sr_status sr_replay_source_open(sr_replay_kind kind, const char *path,
                                 const sr_replay_options *options, sr_replay_source **out,
                                 sr_error *err);

@@ -21,6 +21,14 @@ start)
     echo "using the broker at STREAMREC_BOOTSTRAP=$STREAMREC_BOOTSTRAP"
     exit 0
   fi
+  # A run killed before "stop" leaves its broker (holding the port) and state
+  # file behind: stop that broker first, or this start fails.
+  if [ -f "$state/started" ]; then
+    stale=$(cat "$state/started")
+    echo "stopping a stale broker from an earlier run in $stale"
+    if [ -d "$stale" ]; then "$repo/deploy/kafka/stop.sh" --dir "$stale" --purge || true; fi
+    rm -f "$state/started"
+  fi
   data=$(mktemp -d "${TMPDIR:-/tmp}/streamrec-kafka.XXXXXX")
   started=$(date +%s%N)
   "$repo/deploy/kafka/start.sh" --dir "$data" --port "${STREAMREC_TEST_KAFKA_PORT:-39092}" \

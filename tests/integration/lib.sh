@@ -14,6 +14,13 @@ create_topic() {  # create_topic NAME PARTITIONS
   "$STREAMREC_SOURCE/deploy/kafka/create-topics.sh" --bootstrap "$STREAMREC_BOOTSTRAP" --topics "$1:$2"
 }
 
+# tail_topic TOPIC [TAIL OPTIONS]: the whole topic as tail's JSON lines.
+tail_topic() { "$STREAMREC_BIN" tail --topic "$1" --from-beginning --exit-at-end "${@:2}"; }
+
+# decoded_events TOPIC [TAIL OPTIONS]: how many records tail decodes as events;
+# a record printed with an "error" has no event_type and is not counted.
+decoded_events() { tail_topic "$@" | { grep -c '"event_type":' || true; }; }
+
 # A dataset from ../shared/data when it is there, else the fallback fixture.
 dataset_or() {  # dataset_or RELATIVE_PATH FALLBACK
   if [ -f "$shared_data/$1" ]; then echo "$shared_data/$1"; else echo "$2"; fi

@@ -16,14 +16,17 @@ grep -q 'replay_lines_bad.txt:[0-9]' "${TMPDIR:-/tmp}/bad-lines.$$" ||
   { echo "bad lines were not reported with their line numbers"; cat "${TMPDIR:-/tmp}/bad-lines.$$"; exit 1; }
 rm -f "${TMPDIR:-/tmp}/bad-lines.$$"
 produced=$(grep -o '"events":[0-9]*' <<<"$summary" | cut -d: -f2)
-read_back=$("$STREAMREC_BIN" tail --topic "$topic" --from-beginning --exit-at-end | wc -l)
-[ "$read_back" -eq "$produced" ] || { echo "read $read_back of $produced events"; exit 1; }
+read_back=$(decoded_events "$topic")
+[ "$read_back" -eq "$produced" ] || { echo "decoded $read_back of $produced events"; exit 1; }
 
 topic=$(fresh_topic bad-fail)
+create_topic "$topic" 1
 if "$STREAMREC_BIN" replay --format lines --input "$data/replay_lines_bad.txt" --topic "$topic" \
      --no-progress --on-bad-line fail 2>/dev/null; then
   echo "--on-bad-line fail did not fail"; exit 1
 fi
+records=$(tail_topic "$topic" | wc -l)
+[ "$records" -eq 0 ] || { echo "--on-bad-line fail produced $records records"; exit 1; }
 
 set +e
 out=$("$STREAMREC_BIN" replay --format synthetic --limit 10 --topic "$topic" -X linger.msx=5 2>&1)

@@ -11,8 +11,11 @@
  *   verify_topic --topic T --expect-synthetic U,I,E,SEED
  *
  * Checks: every expected event arrived exactly once, each user's events in
- * order, the key is the user id, and item, event type (and, for synthetic
- * streams, every field) are equal. Prints a summary and exits 0 only if all hold.
+ * order, the key is the user id, each value is one whole Avro record (no
+ * trailing bytes), and item, event type, session id and value (absent for the
+ * file formats) and, for synthetic streams, event time are equal. An empty
+ * expected stream is refused (it would pass trivially). Prints a summary and
+ * exits 0 only if all hold.
  */
 #include <avro.h>
 #include <inttypes.h>
@@ -25,8 +28,8 @@
 #include "sr_schemas.h"
 
 struct decoded {
-    int64_t user_id, item_id, event_time;
-    int event_type;
+    int64_t user_id;
+    expected_fields fields;  /* session points into the avro value */
 };
 
 static avro_schema_t schema;
@@ -40,17 +43,40 @@ static int decode_with_avro_c(const void *buf, size_t len, struct decoded *out) 
     avro_reader_t reader = avro_reader_memory((const char *)bytes + 5, (int64_t)(len - 5));
     avro_value_reset(&value);
     int rc = avro_value_read(reader, &value);
+    /* avro-c stops after the record; a further byte that reads is garbage. */
+    char extra;
+    if (rc == 0 && avro_read(reader, &extra, 1) == 0) rc = -1;
     avro_reader_free(reader);
     if (rc) return -1;
-    avro_value_t field;
-    avro_value_get_by_name(&value, "user_id", &field, NULL);
-    avro_value_get_long(&field, &out->user_id);
-    avro_value_get_by_name(&value, "item_id", &field, NULL);
-    avro_value_get_long(&field, &out->item_id);
-    avro_value_get_by_name(&value, "event_type", &field, NULL);
-    avro_value_get_enum(&field, &out->event_type);
-    avro_value_get_by_name(&value, "event_time", &field, NULL);
-    avro_value_get_long(&field, &out->event_time);
+    avro_value_t field, branch;
+    int session_branch, value_branch;
+    const char *session = NULL;
+    size_t session_size = 0;
+    *out = (struct decoded){0};
+    if (avro_value_get_by_name(&value, "user_id", &field, NULL) ||
+        avro_value_get_long(&field, &out->user_id) ||
+        avro_value_get_by_name(&value, "item_id", &field, NULL) ||
+        avro_value_get_long(&field, &out->fields.item) ||
+        avro_value_get_by_name(&value, "event_type", &field, NULL) ||
+        avro_value_get_enum(&field, &out->fields.type) ||
+        avro_value_get_by_name(&value, "event_time", &field, NULL) ||
+        avro_value_get_long(&field, &out->fields.time) ||
+        avro_value_get_by_name(&value, "session_id", &field, NULL) ||
+        avro_value_get_discriminant(&field, &session_branch) ||
+        (session_branch == 1 && (avro_value_get_current_branch(&field, &branch) ||
+                                 avro_value_get_string(&branch, &session, &session_size))) ||
+        avro_value_get_by_name(&value, "value", &field, NULL) ||
+        avro_value_get_discriminant(&field, &value_branch) ||
+        (value_branch == 1 && (avro_value_get_current_branch(&field, &branch) ||
+                               avro_value_get_double(&branch, &out->fields.value))))
+        return -1;
+    if (session_branch == 1) {
+        /* avro-c's size counts the terminating NUL. */
+        out->fields.has_session = 1;
+        out->fields.session = session;
+        out->fields.session_len = session_size ? session_size - 1 : 0;
+    }
+    out->fields.has_value = value_branch == 1;
     return 0;
 }
 
@@ -113,6 +139,11 @@ int main(int argc, char **argv) {
                               : pairs ? expected_from_pairs(pairs)
                                       : expected_from_synthetic(synthetic);
     if (!expected) return 2;
+    if (expected_finish(expected).expected == 0) {
+        fprintf(stderr, "verify_topic: the expected stream has no events; nothing to verify\n");
+        expected_free(expected);
+        return 2;
+    }
 
     if (avro_schema_from_json_length(sr_schema_user_event, strlen(sr_schema_user_event), &schema)) {
         fprintf(stderr, "verify_topic: schema: %s\n", avro_strerror());
@@ -123,6 +154,9 @@ int main(int argc, char **argv) {
 
     rd_kafka_t *rk = open_consumer(bootstrap);
     int partitions = assign_all(rk, topic), at_end = 0;
+    /* EOF can come more than once per partition: one flag each, not a count. */
+    unsigned char *ended = calloc((size_t)partitions + 1, 1);
+    if (!ended) return 2;
     long long records = 0, undecodable = 0, bad_keys = 0;
     int idle_polls = 0;
     while (at_end < partitions && idle_polls < 300) {
@@ -132,12 +166,17 @@ int main(int argc, char **argv) {
             continue;
         }
         idle_polls = 0;
+        unsigned char *flag = msg->partition >= 0 && msg->partition < partitions
+                                  ? &ended[msg->partition] : NULL;
         if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            at_end++;
+            if (flag && !*flag) at_end++;
+            if (flag) *flag = 1;
         } else if (msg->err) {
             fprintf(stderr, "verify_topic: %s\n", rd_kafka_message_errstr(msg));
         } else {
             struct decoded ev;
+            if (flag && *flag) at_end--;
+            if (flag) *flag = 0;
             records++;
             if (!msg->payload || decode_with_avro_c(msg->payload, msg->len, &ev)) {
                 undecodable++;
@@ -146,11 +185,12 @@ int main(int argc, char **argv) {
                 int key_len = snprintf(key, sizeof key, "%" PRId64, ev.user_id);
                 if (!msg->key || msg->key_len != (size_t)key_len || memcmp(msg->key, key, (size_t)key_len))
                     bad_keys++;
-                expected_observe(expected, ev.user_id, ev.item_id, ev.event_type, ev.event_time);
+                expected_observe(expected, ev.user_id, &ev.fields);
             }
         }
         rd_kafka_message_destroy(msg);
     }
+    free(ended);
     rd_kafka_consumer_close(rk);
     rd_kafka_destroy(rk);
 

@@ -58,7 +58,7 @@ static sr_status decode_framed(int32_t id, const uint8_t *body, size_t len, sr_u
     test_put_header(copy, id);
     memcpy(copy + 5, body, len);
     sr_status s = sr_codec_decode_event(codec, SR_WIRE_REGISTRY, copy, len + 5, ev, err);
-    if (ev->has_session_id && s == SR_OK) ev->session_id = NULL; /* the copy goes away */
+    if (s == SR_OK && ev->has_session_id) ev->session_id = NULL; /* the copy goes away; ev is unset on failure */
     free(copy);
     return s;
 }

@@ -23,8 +23,13 @@ END_TEST
 START_TEST(wrap_prefixes_context) {
     sr_error err;
     sr_fail(&err, SR_ERR_IO, "no such file");
-    ck_assert_int_eq(sr_error_wrap(&err, "loading %s", "m.bin"), SR_ERR_IO);
+    ck_assert_int_eq(sr_error_wrap(&err, SR_ERR_IO, "loading %s", "m.bin"), SR_ERR_IO);
     ck_assert_str_eq(err.message, "loading m.bin: no such file");
+}
+END_TEST
+
+START_TEST(wrap_accepts_null_error) {
+    ck_assert_int_eq(sr_error_wrap(NULL, SR_ERR_IO, "x"), SR_ERR_IO);
 }
 END_TEST
 
@@ -50,6 +55,7 @@ Suite *test_suite(void) {
     tcase_add_test(tc, fail_fills_status_and_message);
     tcase_add_test(tc, fail_accepts_null_error);
     tcase_add_test(tc, wrap_prefixes_context);
+    tcase_add_test(tc, wrap_accepts_null_error);
     tcase_add_test(tc, every_status_has_a_distinct_name);
     tcase_add_test(tc, log_levels_parse);
     suite_add_tcase(s, tc);

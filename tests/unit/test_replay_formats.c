@@ -162,6 +162,55 @@ START_TEST(diginetica_header_optional) {
 }
 END_TEST
 
+/* Writes text to a fresh temporary file; returns its path (static buffer). */
+static const char *temp_file(const char *text) {
+    static char path[] = "/tmp/streamrec-test-XXXXXX";
+    strcpy(path + sizeof path - 7, "XXXXXX");
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    FILE *f = fdopen(fd, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+START_TEST(diginetica_date_before_1970) {
+    sr_replay_options o;
+    sr_replay_options_init(&o);
+    o.on_bad_line = SR_BAD_LINE_FAIL;
+    const char *path = temp_file("1;NA;5;100;1969-12-31\n");
+    collect(SR_REPLAY_DIGINETICA, path, &o, &result);
+    unlink(path);
+    ck_assert_uint_eq(result.count, 1);
+    ck_assert_int_eq(result.events[0].event_time_ms, -86400000 + 100);
+}
+END_TEST
+
+START_TEST(diginetica_header_only_is_empty) {
+    const char *path = temp_file("sessionId;userId;itemId;timeframe;eventdate\n");
+    collect(SR_REPLAY_DIGINETICA, path, NULL, &result);
+    unlink(path);
+    ck_assert_uint_eq(result.count, 0);
+}
+END_TEST
+
+START_TEST(negative_start_time) {
+    sr_replay_options o;
+    sr_replay_options_init(&o);
+    o.start_time_ms = -1000;
+    const char *path = temp_file("1 10 11\n2 20\n");
+    collect(SR_REPLAY_LINES, path, &o, &result);
+    unlink(path);
+    ck_assert_uint_eq(result.count, 3);
+    assert_views_on_clock(&result, &o);
+    o.start_time_ms = INT64_MIN;
+    o.events = 10;
+    collect(SR_REPLAY_SYNTHETIC, NULL, &o, &result);
+    ck_assert_uint_eq(result.count, 10);
+}
+END_TEST
+
 /* Opens with on_bad_line = skip and a hook; returns the collected bad lines. */
 static void collect_skipping(sr_replay_kind kind, const char *name, bad_lines *bad) {
     sr_replay_options o;
@@ -351,6 +400,9 @@ Suite *test_suite(void) {
     tcase_add_test(tc, pairs_format_exact_events);
     tcase_add_test(tc, diginetica_ordered_by_date_then_timeframe);
     tcase_add_test(tc, diginetica_header_optional);
+    tcase_add_test(tc, diginetica_date_before_1970);
+    tcase_add_test(tc, diginetica_header_only_is_empty);
+    tcase_add_test(tc, negative_start_time);
     tcase_add_test(tc, lines_bad_lines_skipped_and_counted);
     tcase_add_test(tc, lines_bad_line_fails_open);
     tcase_add_test(tc, pairs_bad_lines_skipped_and_counted);

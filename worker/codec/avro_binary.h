@@ -160,9 +160,9 @@ static inline sr_status sr_avro_read_bytes(sr_avro_reader *r, const char *what,
 static inline sr_status sr_avro_skip_raw(sr_avro_reader *r, const char *what, size_t n,
                                          sr_error *err) {
     if (sr_avro_remaining(r) < n) {
-            sr_avro_fail_truncated(r, what, err);
-            return SR_ERR_TRUNCATED;
-        }
+        sr_avro_fail_truncated(r, what, err);
+        return SR_ERR_TRUNCATED;
+    }
     r->pos += n;
     return SR_OK;
 }

@@ -38,7 +38,7 @@ sr_status sr_codec_new(sr_codec **out, sr_error *err) {
         s = sr_codec_register_schema(codec, SR_CODEC_BUILTIN_SCHEMA_ID, sr_schema_user_event, err);
     if (s != SR_OK) {
         sr_codec_free(codec);
-        return sr_error_wrap(err, "built-in UserEvent schema");
+        return sr_error_wrap(err, s, "built-in UserEvent schema");
     }
     *out = codec;
     return SR_OK;
@@ -89,7 +89,7 @@ sr_status sr_codec_register_schema(sr_codec *codec, int32_t schema_id, const cha
     sr_plan *plan;
     sr_status s = sr_plan_compile(writer_schema_json, strlen(writer_schema_json), &plan, err);
     if (s == SR_OK && (s = insert_plan(codec, schema_id, plan, err)) != SR_OK) sr_plan_free(plan);
-    if (s != SR_OK) return sr_error_wrap(err, "schema id %d", (int)schema_id);
+    if (s != SR_OK) return sr_error_wrap(err, s, "schema id %d", (int)schema_id);
     return SR_OK;
 }
 

@@ -87,7 +87,7 @@ static sr_status load_lines(sr_codec *codec, FILE *f, const char *map_path, sr_e
         if (!parse_line(text, &id, &path))
             return sr_fail(err, SR_ERR_PARSE, "%s:%d: expected \"<id> <path>\"", map_path, number);
         sr_status s = register_file(codec, dir, id, path, err);
-        if (s != SR_OK) return sr_error_wrap(err, "%s:%d", map_path, number);
+        if (s != SR_OK) return sr_error_wrap(err, s, "%s:%d", map_path, number);
     }
     return ferror(f) ? sr_fail(err, SR_ERR_IO, "cannot read %s", map_path) : SR_OK;
 }

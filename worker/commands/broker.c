@@ -116,7 +116,11 @@ int sr_cmd_broker(int argc, char **argv) {
         int topic_partitions = 1;
         if (colon) {
             *colon = '\0';
-            topic_partitions = atoi(colon + 1);
+            char *end;
+            long value = strtol(colon + 1, &end, 10);
+            /* Digits only, same range as --partitions; 0 marks it bad below. */
+            topic_partitions = colon[1] >= '0' && colon[1] <= '9' && !*end && value <= 1024
+                                   ? (int)value : 0;
         }
         if (topic_partitions < 1 || !*extra_topics[i] ||
             sr_embedded_broker_create_topic(broker, extra_topics[i], topic_partitions, &err) != SR_OK) {

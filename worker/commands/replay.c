@@ -6,11 +6,13 @@
  * The run: open the source (a file is read and checked whole first, so
  * --on-bad-line fail stops before anything is produced), create the producer,
  * then per event: wait for the rate limiter, encode, send. SIGINT/SIGTERM end
- * the loop; the producer is flushed either way, and one summary line goes to
+ * the loop (also while the producer's queue is full); the producer is flushed
+ * either way (a second signal cuts the flush short), and one summary line goes to
  * stdout. Exit 0 when every event produced was delivered (also after a signal),
  * 1 on a failure (bad input under fail, a failed delivery, a flush timeout),
  * 2 on a usage or configuration error.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -53,8 +55,12 @@ struct replay_counts {
     uint64_t bytes;
 };
 
+/* Stop signals received: the first ends the loop, the second the final flush. */
 static volatile sig_atomic_t stop_requested;
-static void on_stop_signal(int signo) { (void)signo; stop_requested = 1; }
+static void on_stop_signal(int signo) {
+    (void)signo;
+    if (stop_requested < 2) stop_requested = stop_requested + 1;
+}
 
 static double monotonic_seconds(void) {
     struct timespec ts;
@@ -124,8 +130,9 @@ static void print_help(FILE *out) {
 /* Option values: each prints its own complaint and returns 0 on a bad value. */
 static int parse_count(const char *flag, const char *text, uint64_t *out) {
     char *end;
+    errno = 0;
     unsigned long long value = strtoull(text, &end, 10);
-    if (*text < '0' || *text > '9' || *end) {
+    if (*text < '0' || *text > '9' || *end || errno == ERANGE) {
         fprintf(stderr, "streamrec replay: %s needs a non-negative integer, not '%s'\n", flag, text);
         return 0;
     }
@@ -135,8 +142,9 @@ static int parse_count(const char *flag, const char *text, uint64_t *out) {
 
 static int parse_signed(const char *flag, const char *text, int64_t *out) {
     char *end;
+    errno = 0;
     long long value = strtoll(text, &end, 10);
-    if (!*text || *end) {
+    if (!*text || *end || errno == ERANGE) {
         fprintf(stderr, "streamrec replay: %s needs an integer, not '%s'\n", flag, text);
         return 0;
     }
@@ -311,6 +319,9 @@ static int wait_for_rate(replay_rate_limiter *rl, replay_producer *producer) {
     double wait;
     while ((wait = replay_rate_limiter_take(rl, monotonic_seconds())) > 0) {
         if (stop_requested) return 0;
+        /* A tiny --rate can ask for years: wait in 1 s slices, which also keeps
+         * the conversion to int ms in range and the stop flag looked at. */
+        if (wait > 1) wait = 1;
         int ms = (int)(wait * 1000) + 1;
         if (producer) {
             replay_producer_poll(producer, ms);
@@ -330,9 +341,11 @@ static sr_status send_event(const struct replay_config *cfg, replay_producer *pr
     int key_len = snprintf(key, sizeof key, "%" PRId64, event->user_id);
     sr_buffer_reset(value);
     sr_status status = sr_encode_event(event, cfg->wire, value, err);
+    bool queued = true;
     if (status == SR_OK && producer)
-        status = replay_producer_send(producer, key, (size_t)key_len, value->data, value->len, err);
-    if (status != SR_OK) return status;
+        status = replay_producer_send(producer, key, (size_t)key_len, value->data, value->len,
+                                      &stop_requested, &queued, err);
+    if (status != SR_OK || !queued) return status;  /* not queued: a stop came first */
     counts->events++;
     counts->bytes += (uint64_t)key_len + value->len;
     return SR_OK;
@@ -371,7 +384,8 @@ static uint64_t expected_events(const struct replay_config *cfg, const sr_replay
 static sr_status finish_delivery(const struct replay_config *cfg, replay_producer *producer,
                                  sr_status status, sr_error *err) {
     sr_error flush_err;
-    sr_status flushed = replay_producer_flush(producer, cfg->flush_timeout_ms, &flush_err);
+    sr_status flushed = replay_producer_flush(producer, cfg->flush_timeout_ms, &stop_requested,
+                                              &flush_err);
     replay_delivery d = replay_producer_delivery(producer);
     if (status != SR_OK) return status;
     if (flushed != SR_OK) {
@@ -417,7 +431,10 @@ static sr_status produce_source(const struct replay_config *cfg, sr_replay_sourc
                          expected_events(cfg, src), start);
     struct replay_counts counts = {0};
     sr_status status = pump(cfg, src, producer, &progress, &counts, err);
-    replay_progress_update(&progress, counts.events, monotonic_seconds() + 1);
+    /* Always draw the final count: the bar skips draws within 0.1 s of the last,
+     * and a never-drawn state (last_draw < 0) is always drawn. */
+    progress.last_draw = -1;
+    replay_progress_update(&progress, counts.events, monotonic_seconds());
     if (producer) status = finish_delivery(cfg, producer, status, err);
     replay_progress_finish(&progress);
     print_summary(cfg, src, producer, &counts, monotonic_seconds() - start);

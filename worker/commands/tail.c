@@ -61,13 +61,34 @@ static void print_help(FILE *out) {
             SR_TOPIC_EVENTS, SR_TOPIC_RECOMMENDATIONS, SR_TOPIC_EVENTS);
 }
 
+/* Length of the well-formed UTF-8 sequence at s (RFC 3629: shortest form, no
+ * surrogates, at most U+10FFFF), or 0 if the bytes there are not one. */
+static size_t utf8_sequence_length(const unsigned char *s, size_t left) {
+    size_t n = s[0] < 0x80 ? 1 : s[0] >= 0xc2 && s[0] <= 0xdf ? 2
+             : s[0] >= 0xe0 && s[0] <= 0xef ? 3 : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
+    if (n == 0 || n > left) return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((s[i] & 0xc0) != 0x80) return 0;
+    if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) ||
+        (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
+        return 0;
+    return n;
+}
+
+/* Valid UTF-8 passes through; quotes, backslash and control characters are
+ * escaped. A byte that is not part of valid UTF-8 becomes \ufffd (one per
+ * byte), as decoders do, so the line stays valid JSON; the raw bytes are lost,
+ * which is fine for a viewer. */
 static void print_json_string(const void *data, size_t len) {
     const unsigned char *s = data;
     putchar('"');
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] == '"' || s[i] == '\\') printf("\\%c", s[i]);
-        else if (s[i] < 0x20 || s[i] >= 0x7f) printf("\\u%04x", s[i]);
-        else putchar(s[i]);
+    for (size_t i = 0; i < len;) {
+        size_t n = utf8_sequence_length(s + i, len - i);
+        if (n == 0) printf("\\ufffd");
+        else if (s[i] == '"' || s[i] == '\\') printf("\\%c", s[i]);
+        else if (s[i] < 0x20 || s[i] == 0x7f) printf("\\u%04x", s[i]);
+        else fwrite(s + i, 1, n, stdout);
+        i += n ? n : 1;
     }
     putchar('"');
 }
@@ -171,6 +192,8 @@ static sr_status open_consumer(const struct tail_options *opts, rd_kafka_t **out
         rd_kafka_conf_destroy(conf);
         return sr_fail(err, SR_ERR_KAFKA, "creating the consumer: %s", errstr);
     }
+    /* Main-queue events (errors, logs) are then served by consumer_poll too. */
+    rd_kafka_poll_set_consumer(*out);
     return SR_OK;
 }
 
@@ -186,26 +209,38 @@ static sr_status run_tail(const struct tail_options *opts, sr_error *err) {
         sr_codec_free(codec);
         return status;
     }
+    /* EOF can come more than once per partition, and a partition that got a
+     * record since is no longer at its end: one flag each, not a count. */
     int partitions = 0, at_end = 0;
+    unsigned char *ended = NULL;
     long long printed = 0;
     status = assign_all_partitions(consumer, opts, &partitions, err);
+    if (status == SR_OK && !(ended = calloc((size_t)partitions, 1)))
+        status = sr_fail(err, SR_ERR_NOMEM, "out of memory");
     while (status == SR_OK && !stop_requested) {
         if (opts->max_records && printed >= opts->max_records) break;
         if (opts->exit_at_end && at_end >= partitions) break;
         rd_kafka_message_t *msg = rd_kafka_consumer_poll(consumer, 200);
         if (!msg) continue;
+        /* Partition ids are 0..count-1; anything else is not ours to track. */
+        unsigned char *flag = msg->partition >= 0 && msg->partition < partitions
+                                  ? &ended[msg->partition] : NULL;
         if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            at_end++;
+            if (flag && !*flag) at_end++;
+            if (flag) *flag = 1;
         } else if (msg->err) {
             sr_log(SR_LOG_WARN, "tail", "%s", rd_kafka_message_errstr(msg));
             if (rd_kafka_fatal_error(consumer, NULL, 0))
                 status = sr_fail(err, SR_ERR_KAFKA, "fatal: %s", rd_kafka_message_errstr(msg));
         } else {
+            if (flag && *flag) at_end--;
+            if (flag) *flag = 0;
             print_record(codec, opts, msg);
             printed++;
         }
         rd_kafka_message_destroy(msg);
     }
+    free(ended);
     fflush(stdout);
     rd_kafka_consumer_close(consumer);
     rd_kafka_destroy(consumer);

@@ -16,8 +16,8 @@ sr_status sr_fail(sr_error *err, sr_status status, const char *fmt, ...) {
     return status;
 }
 
-sr_status sr_error_wrap(sr_error *err, const char *fmt, ...) {
-    if (!err) return SR_OK;
+sr_status sr_error_wrap(sr_error *err, sr_status status, const char *fmt, ...) {
+    if (!err) return status;
     char old[SR_ERROR_MESSAGE_MAX];
     memcpy(old, err->message, sizeof old);
     va_list ap;
@@ -36,7 +36,7 @@ sr_status sr_error_wrap(sr_error *err, const char *fmt, ...) {
     n = old_len < room ? old_len : room;
     memcpy(err->message + used, old, n);
     err->message[used + n] = '\0';
-    return err->status;
+    return status;
 }
 
 const char *sr_status_name(sr_status status) {

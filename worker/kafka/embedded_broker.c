@@ -39,7 +39,11 @@ sr_status sr_embedded_broker_start(int partitions, sr_embedded_broker **out, sr_
     char errstr[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     /* The host handle only carries the cluster; keep it from logging noise. */
-    rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof errstr);
+    if (rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
+        rd_kafka_conf_destroy(conf);
+        free(broker);
+        return sr_fail(err, SR_ERR_KAFKA, "configuring the embedded broker's handle: %s", errstr);
+    }
     broker->host = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
     if (!broker->host) {
         rd_kafka_conf_destroy(conf);

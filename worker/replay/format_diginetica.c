@@ -80,7 +80,8 @@ static sr_status parse_row(const char **fields, const size_t *lens, replay_recor
         replay_parse_id(fields[3], lens[3], "timeframe", &timeframe, reason) != SR_OK ||
         replay_parse_date(fields[4], lens[4], &day_ms, reason) != SR_OK)
         return SR_ERR_PARSE;
-    if (timeframe > INT64_MAX - day_ms)
+    /* timeframe >= 0, so only a date after 1970 can push the sum past INT64_MAX. */
+    if (day_ms > 0 && timeframe > INT64_MAX - day_ms)
         return sr_fail(reason, SR_ERR_PARSE, "timeframe %lld is too large",
                        (long long)timeframe);
     return replay_records_push(out, session, item, day_ms + timeframe, reason);

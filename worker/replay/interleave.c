@@ -80,7 +80,9 @@ static void deal_positions(replay_record *records, uint64_t *positions, size_t c
 static sr_status check_time_range(size_t count, const sr_replay_options *options,
                                   sr_error *err) {
     int64_t start = options->start_time_ms, step = options->time_step_ms;
-    if (step > 0 && count > 0 && (int64_t)(count - 1) > (INT64_MAX - start) / step)
+    /* i * step must fit too, so a negative start gives no extra room. */
+    int64_t room = start < 0 ? INT64_MAX : INT64_MAX - start;
+    if (step > 0 && count > 0 && (uint64_t)(count - 1) > (uint64_t)(room / step))
         return sr_fail(err, SR_ERR_INVALID_ARG,
                        "start time %lld + %zu events * %lld ms overflows 64 bits",
                        (long long)start, count, (long long)step);
@@ -119,6 +121,10 @@ sr_status replay_order_by_time(replay_records *records, sr_replay_stats *stats,
                                sr_error *err) {
     (void)err;
     size_t count = records->count;
+    if (count == 0) { /* items may be NULL, which qsort does not accept */
+        stats->users = 0;
+        return SR_OK;
+    }
     qsort(records->items, count, sizeof *records->items, by_user_then_order);
     stats->users = count_user_groups(records->items, count);
     qsort(records->items, count, sizeof *records->items, by_time_then_order);

@@ -64,8 +64,7 @@ static sr_status build_conf(const char *bootstrap, const sr_kafka_settings *sett
     size_t n = sizeof default_settings / sizeof default_settings[0];
     for (size_t i = 0; status == SR_OK && i < n; i++)
         status = sr_kafka_conf_set(conf, default_settings[i][0], default_settings[i][1], err);
-    for (int i = 0; status == SR_OK && settings && i < settings->count; i++)
-        status = sr_kafka_conf_set(conf, settings->keys[i], settings->values[i], err);
+    if (status == SR_OK) status = sr_kafka_conf_apply(conf, settings, err);
     if (status != SR_OK) {
         rd_kafka_conf_destroy(conf);
         return status;
@@ -110,8 +109,11 @@ static rd_kafka_resp_err_t produce(replay_producer *p, const void *key, size_t k
 }
 
 sr_status replay_producer_send(replay_producer *p, const void *key, size_t key_len,
-                               const void *value, size_t value_len, sr_error *err) {
+                               const void *value, size_t value_len,
+                               const volatile sig_atomic_t *stops, bool *queued, sr_error *err) {
+    *queued = false;
     for (;;) {
+        if (stops && *stops) return SR_OK;
         if (p->delivery.fatal)
             return sr_fail(err, SR_ERR_KAFKA, "producer stopped: %s", p->delivery.first_failure);
         rd_kafka_resp_err_t code = produce(p, key, key_len, value, value_len);
@@ -121,6 +123,7 @@ sr_status replay_producer_send(replay_producer *p, const void *key, size_t key_l
                            rd_kafka_err2str(code));
         rd_kafka_poll(p->kafka, 50);  /* back-pressure: let deliveries drain the queue */
     }
+    *queued = true;
     rd_kafka_poll(p->kafka, 0);
     return SR_OK;
 }
@@ -129,12 +132,19 @@ void replay_producer_poll(replay_producer *p, int timeout_ms) {
     rd_kafka_poll(p->kafka, timeout_ms);
 }
 
-sr_status replay_producer_flush(replay_producer *p, int timeout_ms, sr_error *err) {
-    rd_kafka_flush(p->kafka, timeout_ms);
+sr_status replay_producer_flush(replay_producer *p, int timeout_ms,
+                                const volatile sig_atomic_t *stops, sr_error *err) {
+    /* In short slices, so that a second stop signal is seen within 100 ms. */
+    int waited = 0;
+    while (rd_kafka_outq_len(p->kafka) > 0 && waited < timeout_ms && !(stops && *stops >= 2)) {
+        int slice = timeout_ms - waited < 100 ? timeout_ms - waited : 100;
+        rd_kafka_flush(p->kafka, slice);
+        waited += slice;
+    }
     int left = rd_kafka_outq_len(p->kafka);
     if (left > 0)
-        return sr_fail(err, SR_ERR_KAFKA, "%d records still undelivered after %d ms", left,
-                       timeout_ms);
+        return sr_fail(err, SR_ERR_KAFKA, "%d records still undelivered after %d ms%s", left,
+                       waited, stops && *stops >= 2 ? " (flush cut short by a second signal)" : "");
     return SR_OK;
 }
 

@@ -135,8 +135,10 @@ static sr_status check_options(const sr_replay_options *o, sr_error *err) {
     if (o->items >= NO_ITEM || o->users > SIZE_MAX / sizeof(synthetic_user))
         return sr_fail(err, SR_ERR_LIMIT, "at most %u items and %zu users", NO_ITEM - 1,
                        SIZE_MAX / sizeof(synthetic_user));
+    /* produced * step must fit too, so a negative start gives no extra room. */
+    int64_t room = o->start_time_ms < 0 ? INT64_MAX : INT64_MAX - o->start_time_ms;
     if (o->time_step_ms > 0 && o->events > 0 &&
-        o->events - 1 > (uint64_t)((INT64_MAX - o->start_time_ms) / o->time_step_ms))
+        o->events - 1 > (uint64_t)(room / o->time_step_ms))
         return sr_fail(err, SR_ERR_INVALID_ARG, "event times overflow 64 bits");
     return SR_OK;
 }

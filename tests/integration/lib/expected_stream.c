@@ -15,10 +15,8 @@
 
 #include "sr_replay.h"
 
-typedef struct expected_event {
-    int64_t item, time;
-    int type;
-} expected_event;
+/* session, when present, is an owned copy. */
+typedef expected_fields expected_event;
 
 typedef struct user_sequence {
     int64_t user;
@@ -42,7 +40,9 @@ static uint64_t mix(uint64_t x) {
     return x;
 }
 
+/* NULL only for a stream with no slots yet (no events). */
 static user_sequence *find(const expected_stream *s, int64_t user) {
+    if (s->slot_count == 0) return NULL;
     size_t mask = s->slot_count - 1;
     for (size_t i = mix((uint64_t)user) & mask;; i = (i + 1) & mask)
         if (!s->slots[i].used || s->slots[i].user == user) return &s->slots[i];
@@ -60,7 +60,7 @@ static int grow(expected_stream *s) {
     return 0;
 }
 
-static int add(expected_stream *s, int64_t user, int64_t item, int type, int64_t time) {
+static int add(expected_stream *s, int64_t user, const expected_fields *fields) {
     if ((s->users + 1) * 2 > s->slot_count && grow(s)) return -1;
     user_sequence *seq = find(s, user);
     if (!seq->used) {
@@ -75,13 +75,24 @@ static int add(expected_stream *s, int64_t user, int64_t item, int type, int64_t
         seq->events = events;
         seq->cap = cap;
     }
-    seq->events[seq->count++] = (expected_event){item, time, type};
+    expected_event e = *fields;
+    if (e.has_session) {
+        char *copy = malloc(e.session_len ? e.session_len : 1);
+        if (!copy) return -1;
+        memcpy(copy, fields->session, e.session_len);
+        e.session = copy;
+    } else {
+        e.session = NULL;
+        e.session_len = 0;
+    }
+    seq->events[seq->count++] = e;
     s->report.expected++;
     return 0;
 }
 
 /* Reads a file of whitespace-separated integers, "user item item ..." per line
- * (pairs_only: exactly one item); stops at the first malformed line. */
+ * (pairs_only: exactly one item); fails at the first malformed line. Lines of
+ * only whitespace are skipped. */
 static expected_stream *parse_numbers(const char *path, int pairs_only) {
     FILE *f = fopen(path, "r");
     if (!f) {
@@ -96,14 +107,20 @@ static expected_stream *parse_numbers(const char *path, int pairs_only) {
     while (ok && getline(&line, &cap, f) > 0) {
         lineno++;
         char *p = line, *end;
+        while (isspace((unsigned char)*p)) p++;
+        if (!*p) continue; /* blank line */
         int64_t user = strtoll(p, &end, 10);
-        if (end == p) continue; /* blank line */
+        if (end == p) {
+            fprintf(stderr, "%s:%ld: the user is not a number\n", path, lineno);
+            ok = 0;
+            break;
+        }
         int fields = 0;
         for (p = end;; p = end, fields++) {
             while (isspace((unsigned char)*p)) p++;
             if (!*p) break;
             int64_t item = strtoll(p, &end, 10);
-            if (end == p || add(s, user, item, 0, 0)) {
+            if (end == p || add(s, user, &(expected_fields){.item = item})) {
                 fprintf(stderr, "%s:%ld: not a number or out of memory\n", path, lineno);
                 ok = 0;
                 break;
@@ -148,8 +165,14 @@ expected_stream *expected_from_synthetic(const char *spec) {
     if (ok) s->compare_time = 1;
     sr_user_event ev;
     bool done = false;
-    while (ok && sr_replay_source_next(src, &ev, &done, &err) == SR_OK && !done)
-        ok = add(s, ev.user_id, ev.item_id, (int)ev.event_type, ev.event_time_ms) == 0;
+    while (ok && sr_replay_source_next(src, &ev, &done, &err) == SR_OK && !done) {
+        expected_fields fields = {
+            .item = ev.item_id, .time = ev.event_time_ms, .type = (int)ev.event_type,
+            .has_session = ev.has_session_id, .session = ev.session_id,
+            .session_len = ev.session_id_len, .has_value = ev.has_value, .value = ev.value,
+        };
+        ok = add(s, ev.user_id, &fields) == 0;
+    }
     sr_replay_source_free(src);
     if (!ok || !done) {
         fprintf(stderr, "synthetic stream: %s\n", ok ? err.message : "out of memory");
@@ -159,26 +182,31 @@ expected_stream *expected_from_synthetic(const char *spec) {
     return s;
 }
 
-static int same(const expected_stream *s, const expected_event *e, int64_t item, int type, int64_t time) {
-    return e->item == item && e->type == type && (!s->compare_time || e->time == time);
+/* Session and value are always compared: absent must stay absent. */
+static int same(const expected_stream *s, const expected_event *e, const expected_fields *o) {
+    return e->item == o->item && e->type == o->type && (!s->compare_time || e->time == o->time) &&
+           e->has_session == o->has_session &&
+           (!e->has_session || (e->session_len == o->session_len &&
+                                memcmp(e->session, o->session, e->session_len) == 0)) &&
+           e->has_value == o->has_value && (!e->has_value || e->value == o->value);
 }
 
-void expected_observe(expected_stream *s, int64_t user, int64_t item, int type, int64_t time) {
+void expected_observe(expected_stream *s, int64_t user, const expected_fields *o) {
     user_sequence *seq = find(s, user);
-    if (!seq->used) {
+    if (!seq || !seq->used) {
         s->report.unexpected++;
         return;
     }
-    if (seq->cursor < seq->count && same(s, &seq->events[seq->cursor], item, type, time)) {
+    if (seq->cursor < seq->count && same(s, &seq->events[seq->cursor], o)) {
         seq->cursor++;
         return;
     }
-    if (seq->cursor > 0 && same(s, &seq->events[seq->cursor - 1], item, type, time)) {
+    if (seq->cursor > 0 && same(s, &seq->events[seq->cursor - 1], o)) {
         s->report.duplicates++;
         return;
     }
     for (long long k = seq->cursor + 1; k < seq->count; k++)
-        if (same(s, &seq->events[k], item, type, time)) {
+        if (same(s, &seq->events[k], o)) {
             s->report.out_of_order++;
             return;
         }
@@ -194,7 +222,11 @@ expected_report expected_finish(const expected_stream *s) {
 
 void expected_free(expected_stream *s) {
     if (!s) return;
-    for (size_t i = 0; i < s->slot_count; i++) free(s->slots[i].events);
+    for (size_t i = 0; i < s->slot_count; i++) {
+        for (long long k = 0; k < s->slots[i].count; k++)
+            free((char *)(uintptr_t)s->slots[i].events[k].session);
+        free(s->slots[i].events);
+    }
     free(s->slots);
     free(s);
 }
