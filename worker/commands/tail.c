@@ -17,6 +17,7 @@
 #include "sr_commands.h"
 #include "sr_kafka.h"
 #include "sr_log.h"
+#include "sr_topic_reader.h"
 #include "sr_topics.h"
 
 enum record_kind { KIND_EVENT, KIND_RECOMMENDATION };
@@ -145,105 +146,37 @@ static void print_record(const sr_codec *codec, const struct tail_options *opts,
     printf("}\n");
 }
 
-/* Assigns every partition of the topic, at its beginning or its end. */
-static sr_status assign_all_partitions(rd_kafka_t *consumer, const struct tail_options *opts,
-                                       int *partition_count, sr_error *err) {
-    rd_kafka_topic_t *topic = rd_kafka_topic_new(consumer, opts->topic, NULL);
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t rc = rd_kafka_metadata(consumer, 0, topic, &md, 10000);
-    rd_kafka_topic_destroy(topic);
-    if (rc != RD_KAFKA_RESP_ERR_NO_ERROR)
-        return sr_fail(err, SR_ERR_KAFKA, "metadata for topic '%s': %s", opts->topic, rd_kafka_err2str(rc));
-    if (md->topic_cnt != 1 || md->topics[0].err || md->topics[0].partition_cnt == 0) {
-        rc = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
-        rd_kafka_metadata_destroy(md);
-        return sr_fail(err, SR_ERR_NOT_FOUND, "topic '%s': %s", opts->topic, rd_kafka_err2str(rc));
-    }
-    int count = md->topics[0].partition_cnt;
-    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(count);
-    for (int i = 0; i < count; i++)
-        rd_kafka_topic_partition_list_add(list, opts->topic, md->topics[0].partitions[i].id)->offset =
-            opts->from_beginning ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
-    rd_kafka_metadata_destroy(md);
-    rc = rd_kafka_assign(consumer, list);
-    rd_kafka_topic_partition_list_destroy(list);
-    if (rc != RD_KAFKA_RESP_ERR_NO_ERROR)
-        return sr_fail(err, SR_ERR_KAFKA, "assigning '%s': %s", opts->topic, rd_kafka_err2str(rc));
-    *partition_count = count;
-    return SR_OK;
-}
-
-static sr_status open_consumer(const struct tail_options *opts, rd_kafka_t **out, sr_error *err) {
-    rd_kafka_conf_t *conf;
-    sr_status status = sr_kafka_conf_new(NULL, opts->bootstrap, &conf, err);
-    /* The group id is never joined (we assign), but librdkafka wants one for a consumer. */
-    if (status == SR_OK) status = sr_kafka_conf_set(conf, "group.id", "streamrec-tail", err);
-    if (status == SR_OK) status = sr_kafka_conf_set(conf, "enable.auto.commit", "false", err);
-    if (status == SR_OK) status = sr_kafka_conf_set(conf, "isolation.level", "read_committed", err);
-    if (status == SR_OK) status = sr_kafka_conf_set(conf, "enable.partition.eof", "true", err);
-    if (status == SR_OK) status = sr_kafka_conf_apply(conf, &opts->kafka, err);
-    if (status != SR_OK) {
-        rd_kafka_conf_destroy(conf);
-        return status;
-    }
-    char errstr[512];
-    *out = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
-    if (!*out) {
-        rd_kafka_conf_destroy(conf);
-        return sr_fail(err, SR_ERR_KAFKA, "creating the consumer: %s", errstr);
-    }
-    /* Main-queue events (errors, logs) are then served by consumer_poll too. */
-    rd_kafka_poll_set_consumer(*out);
-    return SR_OK;
-}
-
 /* Reads until stopped, the record limit, or (with --exit-at-end) every
  * partition's end. */
 static sr_status run_tail(const struct tail_options *opts, sr_error *err) {
     sr_codec *codec;
     sr_status status = sr_codec_new(&codec, err);
     if (status != SR_OK) return status;
-    rd_kafka_t *consumer;
-    status = open_consumer(opts, &consumer, err);
+    sr_topic_reader_options reader_options = {
+        .bootstrap = opts->bootstrap,
+        .settings = &opts->kafka,
+        .topic = opts->topic,
+        .from_beginning = opts->from_beginning,
+    };
+    sr_topic_reader *reader;
+    status = sr_topic_reader_new(&reader_options, &reader, err);
     if (status != SR_OK) {
         sr_codec_free(codec);
         return status;
     }
-    /* EOF can come more than once per partition, and a partition that got a
-     * record since is no longer at its end: one flag each, not a count. */
-    int partitions = 0, at_end = 0;
-    unsigned char *ended = NULL;
     long long printed = 0;
-    status = assign_all_partitions(consumer, opts, &partitions, err);
-    if (status == SR_OK && !(ended = calloc((size_t)partitions, 1)))
-        status = sr_fail(err, SR_ERR_NOMEM, "out of memory");
     while (status == SR_OK && !stop_requested) {
         if (opts->max_records && printed >= opts->max_records) break;
-        if (opts->exit_at_end && at_end >= partitions) break;
-        rd_kafka_message_t *msg = rd_kafka_consumer_poll(consumer, 200);
+        if (opts->exit_at_end && sr_topic_reader_at_end(reader)) break;
+        rd_kafka_message_t *msg;
+        status = sr_topic_reader_poll(reader, 200, &msg, err);
         if (!msg) continue;
-        /* Partition ids are 0..count-1; anything else is not ours to track. */
-        unsigned char *flag = msg->partition >= 0 && msg->partition < partitions
-                                  ? &ended[msg->partition] : NULL;
-        if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            if (flag && !*flag) at_end++;
-            if (flag) *flag = 1;
-        } else if (msg->err) {
-            sr_log(SR_LOG_WARN, "tail", "%s", rd_kafka_message_errstr(msg));
-            if (rd_kafka_fatal_error(consumer, NULL, 0))
-                status = sr_fail(err, SR_ERR_KAFKA, "fatal: %s", rd_kafka_message_errstr(msg));
-        } else {
-            if (flag && *flag) at_end--;
-            if (flag) *flag = 0;
-            print_record(codec, opts, msg);
-            printed++;
-        }
+        print_record(codec, opts, msg);
+        printed++;
         rd_kafka_message_destroy(msg);
     }
-    free(ended);
     fflush(stdout);
-    rd_kafka_consumer_close(consumer);
-    rd_kafka_destroy(consumer);
+    sr_topic_reader_free(reader);
     sr_codec_free(codec);
     return status;
 }

@@ -65,14 +65,14 @@ static sr_status take(cursor *c, size_t n, const char *what, const uint8_t **out
 }
 
 static sr_status take_u32(cursor *c, const char *what, uint32_t *v, sr_error *err) {
-    const uint8_t *p;
+    const uint8_t *p = NULL; /* set by take() on success; gcc cannot see that */
     sr_status s = take(c, 4, what, &p, err);
     if (s == SR_OK) *v = (uint32_t)load_le(p, 4);
     return s;
 }
 
 static sr_status take_u64(cursor *c, const char *what, uint64_t *v, sr_error *err) {
-    const uint8_t *p;
+    const uint8_t *p = NULL; /* set by take() on success; gcc cannot see that */
     sr_status s = take(c, 8, what, &p, err);
     if (s == SR_OK) *v = load_le(p, 8);
     return s;
@@ -176,7 +176,7 @@ static sr_status read_text(cursor *c, const char *what, uint32_t min, uint32_t m
                            sr_error *err) {
     size_t at = offset_of(c);
     uint32_t n;
-    const uint8_t *p;
+    const uint8_t *p = NULL; /* set by take() on success; gcc cannot see that */
     sr_status s = take_u32(c, what, &n, err);
     if (s != SR_OK) return s;
     if (n < min || n > max)
@@ -283,7 +283,7 @@ static sr_status parse(const void *bytes, size_t len, layout *l, sr_error *err) 
     size_t magic_seen = len < SR_MODEL_FILE_MAGIC_BYTES ? len : SR_MODEL_FILE_MAGIC_BYTES;
     if (len && memcmp(bytes, SR_MODEL_FILE_MAGIC, magic_seen) != 0)
         return sr_fail(err, SR_ERR_BAD_MAGIC, "model file: not a streamrec model file (no \"SRMODEL\" magic)");
-    const uint8_t *p;
+    const uint8_t *p = NULL; /* set by take() on success; gcc cannot see that */
     sr_status s = take(&c, SR_MODEL_FILE_MAGIC_BYTES, "magic", &p, err);
     if (s != SR_OK) return s;
     if ((s = take_u32(&c, "format_version", &l->info.format_version, err)) != SR_OK) return s;

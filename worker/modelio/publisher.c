@@ -154,17 +154,17 @@ typedef struct topic_state {
 static sr_status scan_topic(sr_model_publisher *p, int64_t deadline, topic_state *state, sr_error *err) {
     state->published_version = -1;
     memset(state->live, 0, sizeof state->live);
-    model_topic_reader *reader;
+    sr_topic_reader *reader;
     sr_status s = model_topic_reader_new(p->bootstrap, p->settings, p->topic, &reader, err);
     if (s != SR_OK) return s;
-    while (s == SR_OK && !model_topic_reader_at_end(reader)) {
+    while (s == SR_OK && !sr_topic_reader_at_end(reader)) {
         int64_t left = deadline - now_ms();
         if (left <= 0) {
             s = sr_fail(err, SR_ERR_KAFKA, "reading model topic '%s' to its end timed out", p->topic);
             break;
         }
         rd_kafka_message_t *msg;
-        s = model_topic_reader_poll(reader, left < 200 ? (int)left : 200, &msg, err);
+        s = sr_topic_reader_poll(reader, left < 200 ? (int)left : 200, &msg, err);
         if (s != SR_OK || !msg) continue;
         int32_t index;
         sr_model_manifest *manifest;
@@ -189,7 +189,7 @@ static sr_status scan_topic(sr_model_publisher *p, int64_t deadline, topic_state
         }
         rd_kafka_message_destroy(msg);
     }
-    model_topic_reader_free(reader);
+    sr_topic_reader_free(reader);
     return s;
 }
 

@@ -19,7 +19,7 @@
 #include "sr_topics.h"
 
 struct sr_model_subscriber {
-    model_topic_reader *reader;
+    sr_topic_reader *reader;
     model_assembler *assembler;
     sr_model_subscriber_stats stats;
 };
@@ -82,7 +82,7 @@ sr_status sr_model_subscriber_poll(sr_model_subscriber *sub, int timeout_ms, boo
     for (;;) {
         int64_t left = deadline - now_ms();
         rd_kafka_message_t *msg;
-        sr_status s = model_topic_reader_poll(sub->reader, left > 0 ? (int)left : 0, &msg, err);
+        sr_status s = sr_topic_reader_poll(sub->reader, left > 0 ? (int)left : 0, &msg, err);
         if (s != SR_OK) return s;
         if (msg) {
             s = take_record(sub, msg, updated, err);
@@ -92,7 +92,7 @@ sr_status sr_model_subscriber_poll(sr_model_subscriber *sub, int timeout_ms, boo
             continue;  /* drain what is already fetched */
         }
         /* Past the deadline, or at the end after reading something: done. */
-        if (left <= 0 || (got && model_topic_reader_at_end(sub->reader))) return SR_OK;
+        if (left <= 0 || (got && sr_topic_reader_at_end(sub->reader))) return SR_OK;
     }
 }
 
@@ -100,8 +100,8 @@ sr_status sr_model_subscriber_catch_up(sr_model_subscriber *sub, int timeout_ms,
     int64_t deadline = now_ms() + timeout_ms;
     bool updated;
     /* At the end already: take whatever has been fetched since, then stop. */
-    if (model_topic_reader_at_end(sub->reader)) return sr_model_subscriber_poll(sub, 0, &updated, err);
-    while (!model_topic_reader_at_end(sub->reader)) {
+    if (sr_topic_reader_at_end(sub->reader)) return sr_model_subscriber_poll(sub, 0, &updated, err);
+    while (!sr_topic_reader_at_end(sub->reader)) {
         int64_t left = deadline - now_ms();
         if (left <= 0)
             return sr_fail(err, SR_ERR_KAFKA, "the model topic's end was not reached within %d ms", timeout_ms);
@@ -119,7 +119,7 @@ sr_model_subscriber_stats sr_model_subscriber_get_stats(const sr_model_subscribe
 
 void sr_model_subscriber_free(sr_model_subscriber *sub) {
     if (!sub) return;
-    model_topic_reader_free(sub->reader);
+    sr_topic_reader_free(sub->reader);
     model_assembler_free(sub->assembler);
     free(sub);
 }
