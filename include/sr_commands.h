@@ -13,5 +13,7 @@ enum { SR_EXIT_OK = 0, SR_EXIT_FAILURE = 1, SR_EXIT_USAGE = 2 };
 int sr_cmd_broker(int argc, char **argv);
 int sr_cmd_replay(int argc, char **argv);
 int sr_cmd_tail(int argc, char **argv);
+int sr_cmd_trainer(int argc, char **argv);
+int sr_cmd_eval(int argc, char **argv);
 
 #endif

@@ -18,6 +18,8 @@ struct command {
 static const struct command commands[] = {
     {"broker", "run an embedded Kafka-protocol broker for local use", sr_cmd_broker},
     {"replay", "produce a dataset file or a synthetic stream into the event topic", sr_cmd_replay},
+    {"trainer", "train the model on the event history and publish it", sr_cmd_trainer},
+    {"eval", "evaluate a model or a baseline offline on a dataset (leave-one-out)", sr_cmd_eval},
     {"tail", "read a topic and print its records as JSON lines", sr_cmd_tail},
 };
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])

@@ -7,14 +7,8 @@
  * dataset through the replay source (sr_dataset_load), make or read the
  * negatives for the sampled protocol, build the scorer, sr_eval_run, print.
  * Exit 0 on success, 1 on a runtime failure (unreadable or bad input, a model
- * that fails to load), 2 on a usage error.
- *
- * The model path needs the model-file loader (include/sr_model_file.h). Until
- * that header exists this file is built without it and --model fails with a
- * clear message; once it exists the branch below compiles in (it does now:
- * sr_model_load_file). The model scorer (eval/model_scorer.c) calls the serving
- * functions of sr_model.h, so a binary with this command links only once they
- * are implemented.
+ * that fails to load), 2 on a usage error. The model is scored through the
+ * serving path of sr_model.h (eval/model_scorer.c), the worker's own calls.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -30,16 +24,9 @@
 #include "sr_log.h"
 #include "sr_replay.h"
 
-/* LEAD: move to sr_commands.h with the command-table line. */
-int sr_cmd_eval(int argc, char **argv);
 
-#if defined(__has_include)
-#if __has_include("sr_model_file.h")
 #include "sr_model.h"
 #include "sr_model_file.h"
-#define EVAL_HAVE_MODEL_FILE 1
-#endif
-#endif
 
 struct eval_config {
     const char *model_path;
@@ -327,7 +314,6 @@ static sr_status evaluate(const struct eval_config *cfg, const sr_dataset *data,
         sr_eval_popularity_free(&pop);
         return status;
     }
-#ifdef EVAL_HAVE_MODEL_FILE
     sr_model *model = NULL;
     sr_status s = sr_model_load_file(cfg->model_path, &model, NULL, err);
     if (s != SR_OK) return s;
@@ -344,14 +330,6 @@ static sr_status evaluate(const struct eval_config *cfg, const sr_dataset *data,
     }
     sr_model_free(model);
     return s;
-#else
-    (void)data;
-    (void)m;
-    (void)model_version;
-    return sr_fail(err, SR_ERR_CONFIG,
-                   "--model: this build has no model-file loader yet (include/sr_model_file.h); "
-                   "use --baseline pop");
-#endif
 }
 
 int sr_cmd_eval(int argc, char **argv) {
@@ -361,13 +339,6 @@ int sr_cmd_eval(int argc, char **argv) {
     int rc = parse_options(argc, argv, &cfg);
     if (rc != SR_EXIT_OK) return rc < 0 ? SR_EXIT_OK : rc;
 
-#ifndef EVAL_HAVE_MODEL_FILE
-    if (cfg.model_path) {
-        sr_log(SR_LOG_ERROR, "eval", "--model: this build has no model-file loader yet "
-               "(include/sr_model_file.h); use --baseline pop");
-        return SR_EXIT_FAILURE;
-    }
-#endif
     sr_replay_options replay;
     sr_replay_options_init(&replay);
     replay.on_bad_line = cfg.on_bad_line;

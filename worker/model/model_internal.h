@@ -1,0 +1,146 @@
+/*
+ * model_internal.h — the layers of the model, shared by serving (worker/model),
+ * training (worker/train) and their tests. Not part of the public API.
+ *
+ * Every layer is a *_forward and a *_backward over a block of N = L x B rows in
+ * time-major order (row t*B + b is sequence b at step t), with the shapes in the
+ * signature. Backward functions ACCUMULATE into parameter gradients (d_*
+ * parameter arguments) and OVERWRITE the gradients of their inputs unless the
+ * comment says otherwise. Matrices are row-major; a weight of shape out x in is
+ * applied as y = x W^T.
+ */
+#ifndef SR_MODEL_INTERNAL_H
+#define SR_MODEL_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sr_model.h"
+
+#define SR_MODEL_MAX_DIM 4096u
+#define SR_MODEL_MAX_WINDOW 1024u
+
+/* ---- rng.c: deterministic random numbers (splitmix64 based) ---- */
+
+typedef struct sr_rng {
+    uint64_t state;
+} sr_rng;
+
+static inline uint64_t sr_mix64(uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+static inline uint64_t sr_rng_next(sr_rng *rng) {
+    return sr_mix64(rng->state += 0x9e3779b97f4a7c15ULL);
+}
+/* Uniform in [0, 1), 24 bits. */
+static inline float sr_rng_float(sr_rng *rng) {
+    return (float)(sr_rng_next(rng) >> 40) * (1.0f / 16777216.0f);
+}
+/* Uniform in [0, n), n > 0 (Lemire's multiply-shift, bias < n / 2^64). */
+static inline uint64_t sr_rng_below(sr_rng *rng, uint64_t n) {
+    return (uint64_t)(((unsigned __int128)sr_rng_next(rng) * n) >> 64);
+}
+
+/* ---- kernels.c: gate nonlinearities ---- */
+
+/* y[i] = sigma(x[i]) and tanh(x[i]); vectorised, max abs error <= 1e-6 against
+ * libm over all finite inputs; y may equal x. */
+void sr_sigmoid_fast(float *y, const float *x, size_t n);
+void sr_tanh_fast(float *y, const float *x, size_t n);
+/* e^x with relative error <= 1e-6 for x in [-87, 87]; clamped outside. */
+void sr_exp_fast(float *y, const float *x, size_t n);
+/* The plain libm versions, the reference. */
+void sr_sigmoid_ref(float *y, const float *x, size_t n);
+void sr_tanh_ref(float *y, const float *x, size_t n);
+
+/* ---- embedding.c: x = item_embed[row] + type_embed[type] ---- */
+
+/* rows[n] < 0 marks padding: x row n is zero and gets no gradient. */
+void embedding_forward(float *x, const int32_t *rows, const uint8_t *types,
+                       const float *item_embed, const float *type_embed, size_t N, size_t E);
+void embedding_backward(float *d_item_embed, float *d_type_embed, const float *dx,
+                        const int32_t *rows, const uint8_t *types, size_t N, size_t E);
+
+/* ---- dropout.c: inverted dropout ---- */
+
+/* mask[n x D] = 0 or 1/(1-p), from (seed, stream): the same arguments give the
+ * same mask. p == 0 gives all ones. y = x * mask (y may equal x). */
+void dropout_mask(float *mask, size_t count, float p, uint64_t seed, uint64_t stream);
+void dropout_forward(float *y, const float *x, const float *mask, size_t count);
+/* dx = dy * mask (dx may equal dy). */
+void dropout_backward(float *dx, const float *dy, const float *mask, size_t count);
+
+/* ---- linear.c: y = x W^T + b over N rows ---- */
+
+void linear_forward(float *y, const float *x, const float *w, const float *b, size_t N,
+                    size_t in, size_t out);
+/* d_w += dy^T x, d_b += colsum(dy); dx = dy W (when dx is not NULL). */
+void linear_backward(float *dx, float *d_w, float *d_b, const float *dy, const float *x,
+                     const float *w, size_t N, size_t in, size_t out);
+
+/* ---- gru.c / elman.c: the recurrent cells ---- */
+
+/* One step of B rows. On entry gates (B x 3H) holds the x-side pre-activations
+ * x W^T + b (z, r, candidate blocks per row); on return it holds the activated
+ * z, r, hhat. rh (B x H) receives r * h_prev; h (B x H) the new state (h may
+ * not alias h_prev). Fast gate nonlinearities. */
+void gru_cell_step(float *h, float *gates, float *rh, const float *h_prev, const float *cell_u,
+                   size_t B, size_t H);
+
+/* L steps from h0: xg (L x B x 3H) holds x-side pre-activations on entry and the
+ * activated gates on return; hs (L x B x H) the states; rh (L x B x H). */
+void gru_forward(float *hs, float *xg, float *rh, const float *h0, const float *cell_u,
+                 size_t L, size_t B, size_t H);
+/* dhs (L x B x H): gradient of the loss wrt each state from outside the
+ * recurrence (consumed: used as scratch). d_xg (L x B x 3H): gradient wrt the
+ * x-side pre-activations (= wrt cell_b; cell_w's follows by linear_backward).
+ * d_h0 (B x H, required) the gradient wrt h0. d_cell_u (3H x H) accumulated. */
+void gru_backward(float *d_xg, float *d_h0, float *d_cell_u, float *dhs, const float *h0,
+                  const float *hs, const float *gates, const float *rh, const float *cell_u,
+                  size_t L, size_t B, size_t H);
+
+/* Elman: h = tanh(x W^T + b + h_prev U^T). xg (L x B x H) holds the x-side
+ * pre-activations on entry and the full pre-activations on return. Backward as
+ * for the GRU. */
+void elman_cell_step(float *h, float *xg, const float *h_prev, const float *cell_u, size_t B,
+                     size_t H);
+void elman_forward(float *hs, float *xg, const float *h0, const float *cell_u, size_t L, size_t B,
+                   size_t H);
+void elman_backward(float *d_xg, float *d_h0, float *d_cell_u, float *dhs, const float *h0,
+                    const float *hs, const float *cell_u, size_t L, size_t B, size_t H);
+
+/* ---- attention.c: dot-product attention over a window of the last T steps ---- */
+
+/* keys (P x B x K), P = T - 1 + L: positions 0..T-2 are the T-1 steps before
+ * the block (carried over), position T-1+t is step t. Step t attends to the
+ * valid positions t .. t+T-1 (valid: P x B bytes). q (L x B x K) the queries.
+ * c (L x B x K) the context, alpha (L x B x T) the weights (0 where invalid;
+ * all 0 when no position is valid). Keys are also the values. */
+void attention_forward(float *c, float *alpha, const float *q, const float *keys,
+                       const uint8_t *valid, size_t L, size_t B, size_t T, size_t K);
+/* dq (L x B x K) overwritten; d_keys (P x B x K) ACCUMULATED. */
+void attention_backward(float *dq, float *d_keys, const float *dc, const float *alpha,
+                        const float *q, const float *keys, const uint8_t *valid, size_t L,
+                        size_t B, size_t T, size_t K);
+/* The attention of one query over n keys (rows of keys, stride K) that are all
+ * valid: c (K), alpha (n). Shared by serving. */
+void attention_one(float *c, float *alpha, const float *q, const float *const *keys, size_t n,
+                   size_t K);
+
+/* ---- serving helpers ---- */
+
+/* The plain reference of sr_model_step_batch and sr_model_user_vectors: one
+ * user at a time, naive loops, libm gates. */
+void sr_model_step_reference(const sr_model *model, int32_t row, uint8_t type,
+                             sr_user_state_view *state);
+void sr_model_user_vector_reference(const sr_model *model, const sr_user_state_view *state,
+                                    float *u);
+
+/* Width of the attention context: 0, E or H. */
+size_t sr_model_context_dim(const sr_model_config *config);
+/* Gates per cell: 3 (GRU) or 1 (Elman). */
+size_t sr_model_gate_count(const sr_model_config *config);
+
+#endif

@@ -1,0 +1,202 @@
+/*
+ * serving.c — the worker's forward pass, for B users at once.
+ *
+ * A step gathers the B users' states into a B x H block and their inputs into
+ * a B x E block, computes the x side of every gate with one GEMM, the h side
+ * with the cell's GEMMs (gru.c), applies the vectorised gates and scatters the
+ * new states back, pushing the event into each user's ring of recent steps.
+ * User vectors gather h, compute the queries with one GEMM, attend per user over
+ * its ring (oldest first, as training does), and apply the output layer with one
+ * GEMM; scoring is one more GEMM against the output table.
+ *
+ * Nothing here allocates except sr_model_workspace_new and
+ * sr_model_sequence_user_vectors; the workspace is not thread-safe (one per
+ * thread), the model is read-only and may be shared.
+ */
+#include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/model_internal.h"
+
+struct sr_model_workspace {
+    size_t max_batch;
+    float *x;        /* B x E */
+    float *gates;    /* B x G*H */
+    float *h_prev;   /* B x H */
+    float *h_new;    /* B x H */
+    float *rh;       /* B x H */
+    float *q;        /* B x K */
+    float *hc;       /* B x (H + K) */
+    float *alpha;    /* T */
+    const float **keys; /* T */
+};
+
+sr_status sr_model_workspace_new(const sr_model_config *c, size_t max_batch,
+                                 sr_model_workspace **out, sr_error *err) {
+    sr_status s = sr_model_config_check(c, err);
+    if (s != SR_OK) return s;
+    if (max_batch == 0 || max_batch > (1u << 20))
+        return sr_fail(err, SR_ERR_INVALID_ARG, "workspace batch %zu is not in 1..2^20",
+                       max_batch);
+    size_t E = c->embed_dim, H = c->hidden_dim, K = sr_model_context_dim(c);
+    size_t G = sr_model_gate_count(c), B = max_batch;
+    sr_model_workspace *w = calloc(1, sizeof *w);
+    if (!w) return sr_fail(err, SR_ERR_NOMEM, "workspace: out of memory");
+    w->max_batch = B;
+    w->x = malloc(B * E * sizeof(float));
+    w->gates = malloc(B * G * H * sizeof(float));
+    w->h_prev = malloc(B * H * sizeof(float));
+    w->h_new = malloc(B * H * sizeof(float));
+    w->rh = malloc(B * H * sizeof(float));
+    w->q = malloc((B * K + 1) * sizeof(float));
+    w->hc = malloc(B * (H + K) * sizeof(float));
+    w->alpha = malloc(c->window * sizeof(float));
+    w->keys = malloc(c->window * sizeof *w->keys);
+    if (!w->x || !w->gates || !w->h_prev || !w->h_new || !w->rh || !w->q || !w->hc ||
+        !w->alpha || !w->keys) {
+        sr_model_workspace_free(w);
+        return sr_fail(err, SR_ERR_NOMEM, "workspace: out of memory for a batch of %zu", B);
+    }
+    *out = w;
+    return SR_OK;
+}
+
+void sr_model_workspace_free(sr_model_workspace *w) {
+    if (!w) return;
+    free(w->x), free(w->gates), free(w->h_prev), free(w->h_new), free(w->rh), free(w->q);
+    free(w->hc), free(w->alpha), free(w->keys);
+    free(w);
+}
+
+/* Pushes (row, type, h) into a user's ring of recent steps. */
+static void ring_push(const sr_model_config *c, sr_user_state_view *s, int32_t row, uint8_t type,
+                      const float *h) {
+    size_t H = c->hidden_dim, T = c->window;
+    uint32_t slot = s->recent_head % T;
+    s->recent_rows[slot] = row;
+    s->recent_types[slot] = type;
+    if (c->attention == SR_ATTENTION_HIDDEN) memcpy(s->hidden + H + slot * H, h, H * sizeof(float));
+    s->recent_head = (uint32_t)((slot + 1) % T);
+    if (s->recent_count < T) s->recent_count++;
+}
+
+void sr_model_step_batch(const sr_model *model, size_t batch, const int32_t *rows,
+                         const uint8_t *types, sr_user_state_view *const *states,
+                         sr_model_workspace *ws) {
+    const sr_model_config *c = &model->config;
+    const sr_model_tensors *t = &model->t;
+    size_t E = c->embed_dim, H = c->hidden_dim, G = sr_model_gate_count(c), B = batch;
+    embedding_forward(ws->x, rows, types, t->item_embed, t->type_embed, B, E);
+    linear_forward(ws->gates, ws->x, t->cell_w, t->cell_b, B, E, G * H);
+    for (size_t b = 0; b < B; b++) memcpy(ws->h_prev + b * H, states[b]->hidden, H * sizeof(float));
+    if (c->cell == SR_CELL_GRU)
+        gru_cell_step(ws->h_new, ws->gates, ws->rh, ws->h_prev, t->cell_u, B, H);
+    else
+        elman_cell_step(ws->h_new, ws->gates, ws->h_prev, t->cell_u, B, H);
+    for (size_t b = 0; b < B; b++) {
+        memcpy(states[b]->hidden, ws->h_new + b * H, H * sizeof(float));
+        ring_push(c, states[b], rows[b], types[b], ws->h_new + b * H);
+    }
+}
+
+/* The keys of a user's window, oldest first; returns their number. */
+static size_t window_keys(const sr_model *model, const sr_user_state_view *s, const float **keys) {
+    const sr_model_config *c = &model->config;
+    size_t T = c->window, n = s->recent_count < T ? s->recent_count : T, k = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t slot = (s->recent_head + T - n + i) % T;
+        if (c->attention == SR_ATTENTION_HIDDEN) {
+            keys[k++] = s->hidden + c->hidden_dim + slot * c->hidden_dim;
+        } else if (s->recent_rows[slot] >= 0 && (uint32_t)s->recent_rows[slot] < c->item_count) {
+            keys[k++] = model->t.item_embed + (size_t)s->recent_rows[slot] * c->embed_dim;
+        }
+    }
+    return k;
+}
+
+void sr_model_user_vectors(const sr_model *model, size_t batch, sr_user_state_view *const *states,
+                           float *user_vectors, sr_model_workspace *ws) {
+    const sr_model_config *c = &model->config;
+    size_t E = c->embed_dim, H = c->hidden_dim, K = sr_model_context_dim(c), HK = H + K;
+    for (size_t b = 0; b < batch; b++) {
+        memcpy(ws->h_prev + b * H, states[b]->hidden, H * sizeof(float));
+        memcpy(ws->hc + b * HK, states[b]->hidden, H * sizeof(float));
+    }
+    if (K) {
+        linear_forward(ws->q, ws->h_prev, model->t.attn_query, NULL, batch, H, K);
+        for (size_t b = 0; b < batch; b++) {
+            size_t n = window_keys(model, states[b], ws->keys);
+            attention_one(ws->hc + b * HK + H, ws->alpha, ws->q + b * K, ws->keys, n, K);
+        }
+    }
+    linear_forward(user_vectors, ws->hc, model->t.out_w, model->t.out_b, batch, HK, E);
+}
+
+void sr_model_score(const sr_model *model, size_t batch, const float *user_vectors,
+                    float *scores) {
+    size_t V = model->config.item_count, E = model->config.embed_dim;
+    for (size_t b = 0; b < batch; b++) memcpy(scores + b * V, model->t.out_bias, V * sizeof(float));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)batch, (int)V, (int)E, 1.0f,
+                user_vectors, (int)E, model->t.out_embed, (int)E, 1.0f, scores, (int)V);
+}
+
+sr_status sr_model_sequence_user_vectors(const sr_model *model, size_t batch,
+                                         const int32_t *const *rows,
+                                         const uint8_t *const *types, const size_t *lengths,
+                                         float *user_vectors, sr_model_workspace *ws,
+                                         sr_error *err) {
+    const sr_model_config *c = &model->config;
+    size_t F = sr_model_state_floats(c), T = c->window, B = batch, E = c->embed_dim;
+    float *hidden = calloc(B * F + 1, sizeof *hidden);
+    int32_t *ring_rows = malloc((B * T + 1) * sizeof *ring_rows);
+    uint8_t *ring_types = malloc(B * T + 1);
+    sr_user_state_view *views = calloc(B + 1, sizeof *views);
+    sr_user_state_view **all = malloc((B + 1) * sizeof *all);
+    sr_user_state_view **active = malloc((B + 1) * sizeof *active);
+    int32_t *step_rows = malloc((B + 1) * sizeof *step_rows);
+    uint8_t *step_types = malloc(B + 1);
+    sr_status s = SR_OK;
+    if (!hidden || !ring_rows || !ring_types || !views || !all || !active || !step_rows ||
+        !step_types) {
+        s = sr_fail(err, SR_ERR_NOMEM, "user vectors: out of memory for %zu users", B);
+        goto done;
+    }
+    size_t longest = 0;
+    for (size_t b = 0; b < B; b++) {
+        views[b] = (sr_user_state_view){.hidden = hidden + b * F,
+                                        .recent_rows = ring_rows + b * T,
+                                        .recent_types = ring_types + b * T};
+        all[b] = &views[b];
+        if (lengths[b] > longest) longest = lengths[b];
+        for (size_t i = 0; i < lengths[b]; i++)
+            if (rows[b][i] < 0 || (uint32_t)rows[b][i] >= c->item_count ||
+                (types && types[b][i] >= SR_EVENT_TYPE_COUNT)) {
+                s = sr_fail(err, SR_ERR_INVALID_ARG, "user vectors: user %zu event %zu: row %d",
+                            b, i, (int)rows[b][i]);
+                goto done;
+            }
+    }
+    for (size_t i = 0; i < longest; i++) {
+        size_t n = 0;
+        for (size_t b = 0; b < B; b++) {
+            if (lengths[b] <= i) continue;
+            active[n] = all[b];
+            step_rows[n] = rows[b][i];
+            step_types[n] = types ? types[b][i] : (uint8_t)SR_EVENT_VIEW;
+            if (++n == ws->max_batch) {
+                sr_model_step_batch(model, n, step_rows, step_types, active, ws);
+                n = 0;
+            }
+        }
+        if (n) sr_model_step_batch(model, n, step_rows, step_types, active, ws);
+    }
+    for (size_t b0 = 0; b0 < B; b0 += ws->max_batch) {
+        size_t n = B - b0 < ws->max_batch ? B - b0 : ws->max_batch;
+        sr_model_user_vectors(model, n, all + b0, user_vectors + b0 * E, ws);
+    }
+done:
+    free(hidden), free(ring_rows), free(ring_types), free(views), free(all), free(active);
+    free(step_rows), free(step_types);
+    return s;
+}
