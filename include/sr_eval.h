@@ -32,7 +32,8 @@
  * tie never helps the target) or the expectation over a uniformly random order
  * of the tied candidates (SR_EVAL_TIES_EXPECTED, which is what sorting code with
  * arbitrary tie order, as in the papers' code, gives on average). A NaN target
- * score ranks last; NaN candidates never rank above the target.
+ * score ranks last; a NaN candidate counts as a tie (so a tie, or a NaN, never
+ * helps the target under the pessimistic rule).
  * Metrics from a 0-based rank r: HR@k = [r < k]; NDCG@k = [r < k] / log2(r + 2)
  * (one relevant item, so IDCG = 1); MRR = 1 / (r + 1) over the whole candidate
  * list (all items for full ranking, target + negatives for sampled).

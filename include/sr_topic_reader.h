@@ -15,9 +15,10 @@
  *     }
  *     sr_topic_reader_free(reader);
  *
- * "At end" means every partition has reported reaching its end (the last
- * stable offset) and no record arrived on it since; records produced later
- * are still delivered to a reader that keeps polling.
+ * "At end" means every partition has reached its end (the last stable offset)
+ * at least once since the reader started: the history that existed then has
+ * been read. Records produced later are still delivered to a reader that keeps
+ * polling.
  */
 #ifndef SR_TOPIC_READER_H
 #define SR_TOPIC_READER_H

@@ -129,9 +129,9 @@ START_TEST(nan_scores) {
     sr_eval_rank r = sr_eval_rank_full(scores, 4, 0, NULL);  /* NaN target: last */
     ck_assert_uint_eq(r.greater, 3);
     ck_assert_uint_eq(r.ties, 0);
-    r = sr_eval_rank_full(scores, 4, 1, NULL);  /* NaN candidates never ahead */
+    r = sr_eval_rank_full(scores, 4, 1, NULL);  /* NaN candidates count as ties */
     ck_assert_uint_eq(r.greater, 1);
-    ck_assert_uint_eq(r.ties, 0);
+    ck_assert_uint_eq(r.ties, 2);
     float inf[] = {-INFINITY, -INFINITY, 0};
     r = sr_eval_rank_full(inf, 3, 0, NULL);  /* an unknown target: behind all */
     ck_assert_uint_eq(r.greater + r.ties, 2);

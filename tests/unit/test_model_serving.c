@@ -6,24 +6,29 @@
 #include "test_model_util.h"
 #include "test_suite.h"
 
+/* The larger error, where a NaN error is infinitely large (fmax would drop it). */
+static double max_error(double worst, double error) {
+    return isnan(error) ? INFINITY : (error > worst ? error : worst);
+}
+
 START_TEST(gates_match_libm) {
     enum { n = 2000001 };
     float *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y);
     for (size_t i = 0; i < n; i++) x[i] = -40.0f + 80.0f * (float)i / (float)(n - 1);
     double es = 0, et = 0, ee = 0;
     sr_sigmoid_fast(y, x, n);
-    for (size_t i = 0; i < n; i++) es = fmax(es, fabs(y[i] - 1.0 / (1.0 + exp(-(double)x[i]))));
+    for (size_t i = 0; i < n; i++) es = max_error(es, fabs(y[i] - 1.0 / (1.0 + exp(-(double)x[i]))));
     sr_tanh_fast(y, x, n);
-    for (size_t i = 0; i < n; i++) et = fmax(et, fabs(y[i] - tanh((double)x[i])));
+    for (size_t i = 0; i < n; i++) et = max_error(et, fabs(y[i] - tanh((double)x[i])));
     /* near zero, where tanh's formula switches, densely */
     for (size_t i = 0; i < n; i++) x[i] = -0.2f + 0.4f * (float)i / (float)(n - 1);
     sr_tanh_fast(y, x, n);
-    for (size_t i = 0; i < n; i++) et = fmax(et, fabs(y[i] - tanh((double)x[i])));
+    for (size_t i = 0; i < n; i++) et = max_error(et, fabs(y[i] - tanh((double)x[i])));
     sr_sigmoid_fast(y, x, n);
-    for (size_t i = 0; i < n; i++) es = fmax(es, fabs(y[i] - 1.0 / (1.0 + exp(-(double)x[i]))));
+    for (size_t i = 0; i < n; i++) es = max_error(es, fabs(y[i] - 1.0 / (1.0 + exp(-(double)x[i]))));
     for (size_t i = 0; i < n; i++) x[i] = -80.0f + 160.0f * (float)i / (float)(n - 1);
     sr_exp_fast(y, x, n);
-    for (size_t i = 0; i < n; i++) ee = fmax(ee, fabs(y[i] / exp((double)x[i]) - 1.0));
+    for (size_t i = 0; i < n; i++) ee = max_error(ee, fabs(y[i] / exp((double)x[i]) - 1.0));
     fprintf(stderr, "gates: max abs error sigmoid %.3g tanh %.3g, exp max rel error %.3g\n", es, et, ee);
     ck_assert_double_le(es, 1e-6);
     ck_assert_double_le(et, 1e-6);
@@ -118,9 +123,9 @@ START_TEST(step_and_user_vectors_match_reference) {
                 ck_assert_uint_eq(fast.views[u].recent_count, ref.views[u].recent_count);
                 ck_assert_uint_eq(fast.views[u].recent_head, ref.views[u].recent_head);
                 for (size_t i = 0; i < fast.F; i++)
-                    worst = fmax(worst, fabs(fast.views[u].hidden[i] - ref.views[u].hidden[i]));
+                    worst = max_error(worst, fabs(fast.views[u].hidden[i] - ref.views[u].hidden[i]));
                 sr_model_user_vector_reference(m, ref.ptrs[u], u_ref);
-                for (size_t e = 0; e < 16; e++) worst = fmax(worst, fabs(u_fast[u * 16 + e] - u_ref[e]));
+                for (size_t e = 0; e < 16; e++) worst = max_error(worst, fabs(u_fast[u * 16 + e] - u_ref[e]));
             }
         }
         ck_assert_double_le(worst, 2e-5);

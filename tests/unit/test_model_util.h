@@ -38,8 +38,8 @@ static inline double fd_check(const char *name, float *param, const float *analy
         double num = (fp - fm) / (2.0 * (double)eps);
         double a = analytic[i];
         double ratio = fabs(a - num) / (abs_tol + rel_tol * fmax(fabs(a), fabs(num)));
-        if (ratio > worst) {
-            worst = ratio;
+        if (isnan(ratio) || ratio > worst) {  /* a NaN gradient is the worst of all */
+            worst = isnan(ratio) ? INFINITY : ratio;
             worst_i = i;
             worst_a = a;
             worst_num = num;

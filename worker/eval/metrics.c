@@ -38,11 +38,13 @@ const char *sr_eval_ties_name(sr_eval_ties t) {
     return (unsigned)t < 2 ? ties_names[t] : "unknown";
 }
 
-/* Counts one candidate score against the target's. NaN never counts. */
+/* Counts one candidate score against the target's. A NaN candidate is
+ * unordered against the target, so it counts as a tie: pessimistic ties put it
+ * ahead, and a model that emits NaN can never gain from it. */
 static void count_candidate(sr_eval_rank *rank, float score, float target) {
     rank->candidates++;
     if (score > target) rank->greater++;
-    else if (score == target) rank->ties++;
+    else if (score == target || isnan(score)) rank->ties++;
 }
 
 /* A NaN target ranks behind every candidate. */

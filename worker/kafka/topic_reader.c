@@ -3,8 +3,10 @@
  * sr_topic_reader.h.
  *
  * librdkafka reports RD_KAFKA_RESP_ERR__PARTITION_EOF each time a partition
- * reaches its end, again after new records arrive; so the reader keeps one
- * flag per partition, set on that event and cleared by any record.
+ * reaches its end (again after new records arrive). A partition counts as
+ * caught up from its first such report on, whatever arrives later: on a live
+ * topic, "every partition at its end at the same moment" may never happen, and
+ * a reader replaying history (the trainer) must finish.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +18,8 @@ struct sr_topic_reader {
     rd_kafka_t *consumer;
     int partition_count;
     int partitions_at_end;
-    bool *at_end;            /* by partition id */
+    int max_partition_id;
+    bool *at_end;            /* by partition id: has reached its end once */
 };
 
 static sr_status open_consumer(const sr_topic_reader_options *options, rd_kafka_t **out,
@@ -31,11 +34,12 @@ static sr_status open_consumer(const sr_topic_reader_options *options, rd_kafka_
         {"enable.auto.commit", "false"},
         {"enable.auto.offset.store", "false"},
         {"isolation.level", "read_committed"},
-        {"enable.partition.eof", "true"},
     };
     for (size_t i = 0; status == SR_OK && i < sizeof defaults / sizeof defaults[0]; i++)
         status = sr_kafka_conf_set(conf, defaults[i][0], defaults[i][1], err);
     if (status == SR_OK) status = sr_kafka_conf_apply(conf, options->settings, err);
+    /* After the user's settings: the end of each partition must be reported. */
+    if (status == SR_OK) status = sr_kafka_conf_set(conf, "enable.partition.eof", "true", err);
     if (status != SR_OK) {
         rd_kafka_conf_destroy(conf);
         return status;
@@ -73,6 +77,7 @@ static sr_status assign_all(sr_topic_reader *reader, const sr_topic_reader_optio
     for (int i = 0; i < t->partition_cnt; i++)
         if (t->partitions[i].id > max_id) max_id = t->partitions[i].id;
     reader->partition_count = t->partition_cnt;
+    reader->max_partition_id = max_id;
     reader->at_end = calloc((size_t)max_id + 1, sizeof *reader->at_end);
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(t->partition_cnt);
     if (!reader->at_end || !list) {
@@ -105,10 +110,10 @@ sr_status sr_topic_reader_new(const sr_topic_reader_options *options, sr_topic_r
     return SR_OK;
 }
 
-static void mark(sr_topic_reader *reader, int32_t partition, bool at_end) {
-    if (partition < 0 || reader->at_end[partition] == at_end) return;
-    reader->at_end[partition] = at_end;
-    reader->partitions_at_end += at_end ? 1 : -1;
+static void mark_at_end(sr_topic_reader *reader, int32_t partition) {
+    if (partition < 0 || partition > reader->max_partition_id || reader->at_end[partition]) return;
+    reader->at_end[partition] = true;
+    reader->partitions_at_end++;
 }
 
 sr_status sr_topic_reader_poll(sr_topic_reader *reader, int timeout_ms, rd_kafka_message_t **msg,
@@ -117,12 +122,11 @@ sr_status sr_topic_reader_poll(sr_topic_reader *reader, int timeout_ms, rd_kafka
     rd_kafka_message_t *m = rd_kafka_consumer_poll(reader->consumer, timeout_ms);
     if (!m) return SR_OK;
     if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        mark(reader, m->partition, false);
         *msg = m;
         return SR_OK;
     }
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        mark(reader, m->partition, true);
+        mark_at_end(reader, m->partition);
         rd_kafka_message_destroy(m);
         return SR_OK;
     }

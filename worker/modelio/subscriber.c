@@ -89,6 +89,7 @@ sr_status sr_model_subscriber_poll(sr_model_subscriber *sub, int timeout_ms, boo
             rd_kafka_message_destroy(msg);
             if (s != SR_OK) return s;
             got = true;
+            if (now_ms() >= deadline && timeout_ms > 0) return SR_OK;
             continue;  /* drain what is already fetched */
         }
         /* Past the deadline, or at the end after reading something: done. */

@@ -44,6 +44,11 @@ sr_status sr_fit(sr_model *model, const sr_dataset *data, const sr_train_config 
                  const sr_fit_options *options, sr_fit_result *result, sr_error *err) {
     double started = monotonic_seconds();
     *result = (sr_fit_result){.stopped_because = "max epochs"};
+    /* Validation maps the model's rows to the catalogue by id: without a
+     * vocabulary every item would score -inf and selection would be blind. */
+    if (model->vocab.count != model->config.item_count)
+        return sr_fail(err, SR_ERR_INVALID_ARG, "model vocabulary has %u ids for %u item rows",
+                       model->vocab.count, model->config.item_count);
     size_t bytes = model->param_count * sizeof *model->data;
     float *best = malloc(bytes);
     if (!best) return sr_fail(err, SR_ERR_NOMEM, "out of memory for a copy of %zu parameters",
