@@ -60,7 +60,7 @@ typedef struct sr_train_config {
     uint32_t batch_size;       /* B sequences per batch (64) */
     uint32_t bptt_length;      /* L steps per chunk (50) */
     uint32_t max_length;       /* M: the last M training events of a user (50) */
-    uint32_t loss_block_rows;  /* rows per loss block (256, at most 512) */
+    uint32_t loss_block_rows;  /* rows per loss block (1024, at most 4096): memory is rows x V floats */
     uint64_t seed;             /* shuffling, dropout, negatives */
 } sr_train_config;
 

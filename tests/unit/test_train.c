@@ -328,17 +328,23 @@ END_TEST
 
 START_TEST(adam_matches_scalar_formula) {
     float p[2] = {1.0f, -2.0f}, m[2] = {0}, v[2] = {0};
-    const float g1[2] = {0.5f, -1.0f}, g2[2] = {0.1f, 0.3f};
-    adam_update(p, g1, m, v, 2, 0.1f, 0.9f, 0.999f, 1e-8f, 0.0f, 1);
+    float g1[2] = {0.5f, -1.0f}, g2[2] = {0.05f, 0.15f};
+    adam_update(p, g1, m, v, 2, 1.0f, 0.1f, 0.9f, 0.999f, 1e-8f, 0.0f, 1);
+    ck_assert(g1[0] == 0.0f && g1[1] == 0.0f);  /* left zeroed for the next step */
     /* step 1: mhat = g, vhat = g^2, so p -= lr * sign(g) */
     ck_assert_float_eq_tol(p[0], 0.9f, 1e-6f);
     ck_assert_float_eq_tol(p[1], -1.9f, 1e-6f);
-    adam_update(p, g2, m, v, 2, 0.1f, 0.9f, 0.999f, 1e-8f, 0.01f, 2);
+    adam_update(p, g2, m, v, 2, 2.0f, 0.1f, 0.9f, 0.999f, 1e-8f, 0.01f, 2);  /* g = 2 x g2 */
     double m0 = 0.9 * 0.05 + 0.1 * 0.1, v0 = 0.999 * 0.00025 + 0.001 * 0.01;
     double expect = 0.9 * (1 - 0.1 * 0.01) - 0.1 * (m0 / (1 - 0.81)) / (sqrt(v0 / (1 - 0.999 * 0.999)) + 1e-8);
     ck_assert_double_eq_tol(p[0], expect, 1e-5);
     float g[3] = {3, 4, 0};
     ck_assert_double_eq_tol(grad_norm(g, 3), 5.0, 1e-12);
+    float many[37];
+    for (int i = 0; i < 37; i++) many[i] = (float)(i % 5) - 2.0f;  /* lanes and tail */
+    double squares = 0;
+    for (int i = 0; i < 37; i++) squares += (double)many[i] * many[i];
+    ck_assert_double_eq_tol(grad_norm(many, 37), sqrt(squares), 1e-12);
 }
 END_TEST
 

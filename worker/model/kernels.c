@@ -24,11 +24,6 @@
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("no-trapping-math")
 #endif
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
-#define SR_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define SR_VECTOR_CLONES
-#endif
 
 /* e^x for x in [-87, 88] (callers clamp). */
 static inline float exp_core(float x) {
@@ -89,6 +84,48 @@ void sr_exp_fast(float *y, const float *x, size_t n) {
         v = v < -87.0f ? -87.0f : v;
         y[i] = exp_core(v);
     }
+}
+
+/* Lanes of the reductions below: independent partial maxima and sums that the
+ * compiler keeps in vector registers (a single running sum would be serial). */
+enum { SOFTMAX_LANES = 16 };
+
+SR_VECTOR_CLONES
+double sr_softmax_xent_row(float *s, const float *bias, size_t n, size_t target, float scale) {
+    size_t blocked = n - n % SOFTMAX_LANES;
+    if (bias)
+        for (size_t i = 0; i < n; i++) s[i] += bias[i];
+    float lane_max[SOFTMAX_LANES];
+    for (size_t k = 0; k < SOFTMAX_LANES; k++) lane_max[k] = -INFINITY;
+    for (size_t i = 0; i < blocked; i += SOFTMAX_LANES)
+        for (size_t k = 0; k < SOFTMAX_LANES; k++)
+            lane_max[k] = s[i + k] > lane_max[k] ? s[i + k] : lane_max[k];
+    float max = -INFINITY;
+    for (size_t k = 0; k < SOFTMAX_LANES; k++) max = lane_max[k] > max ? lane_max[k] : max;
+    for (size_t i = blocked; i < n; i++) max = s[i] > max ? s[i] : max;
+
+    double target_logit = (double)s[target] - (double)max;
+    float lane_sum[SOFTMAX_LANES] = {0};
+    /* e^(x - max); below e^-87 (and for -inf, a masked column) exactly 0. */
+    for (size_t i = 0; i < blocked; i += SOFTMAX_LANES)
+        for (size_t k = 0; k < SOFTMAX_LANES; k++) {
+            float v = s[i + k] - max;
+            float e = exp_core(v < -87.0f ? -87.0f : v);
+            e = v < -87.0f ? 0.0f : e;
+            s[i + k] = e;
+            lane_sum[k] += e;
+        }
+    double sum = 0.0;
+    for (size_t k = 0; k < SOFTMAX_LANES; k++) sum += lane_sum[k];
+    for (size_t i = blocked; i < n; i++) {
+        float v = s[i] - max;
+        s[i] = v < -87.0f ? 0.0f : exp_core(v);
+        sum += s[i];
+    }
+    float k = (float)(scale / sum);
+    for (size_t i = 0; i < n; i++) s[i] *= k;
+    s[target] -= scale;
+    return log(sum) - target_logit;
 }
 
 void sr_sigmoid_ref(float *y, const float *x, size_t n) {

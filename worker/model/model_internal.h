@@ -17,6 +17,14 @@
 
 #include "sr_model.h"
 
+/* Hot loops are built twice, for AVX2 and for any x86-64, and the loader picks
+ * one at start-up (not under ASan, which does not support the dispatch). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+#define SR_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define SR_VECTOR_CLONES
+#endif
+
 #define SR_MODEL_MAX_DIM 4096u
 #define SR_MODEL_MAX_WINDOW 1024u
 
@@ -51,6 +59,9 @@ void sr_sigmoid_fast(float *y, const float *x, size_t n);
 void sr_tanh_fast(float *y, const float *x, size_t n);
 /* e^x with relative error <= 1e-6 for x in [-87, 87]; clamped outside. */
 void sr_exp_fast(float *y, const float *x, size_t n);
+/* One row of softmax cross-entropy, in place: s (logits, plus bias when not
+ * NULL) becomes scale * (softmax - onehot(target)); returns -log softmax[target]. */
+double sr_softmax_xent_row(float *s, const float *bias, size_t n, size_t target, float scale);
 /* The plain libm versions, the reference. */
 void sr_sigmoid_ref(float *y, const float *x, size_t n);
 void sr_tanh_ref(float *y, const float *x, size_t n);

@@ -35,23 +35,6 @@ static size_t next_block(size_t *index, const int32_t *targets, size_t N, size_t
     return n;
 }
 
-/* Turns a row of logits into scale * (softmax - onehot(target)) and returns the
- * row's loss. */
-static double softmax_row(float *s, size_t n, size_t target, float scale) {
-    float max = s[0];
-    for (size_t i = 1; i < n; i++) max = s[i] > max ? s[i] : max;
-    for (size_t i = 0; i < n; i++) s[i] -= max;
-    double target_logit = s[target];
-    sr_exp_fast(s, s, n);
-    double sum = 0.0;
-    for (size_t i = 0; i < n; i++) sum += s[i];
-    double loss = log(sum) - target_logit;
-    float k = (float)(scale / sum);
-    for (size_t i = 0; i < n; i++) s[i] *= k;
-    s[target] -= scale;
-    return loss;
-}
-
 double softmax_ce_forward_backward(float *du, float *d_out_embed, float *d_out_bias,
                                    const float *u, const int32_t *targets,
                                    const float *out_embed, const float *out_bias, size_t N,
@@ -66,11 +49,10 @@ double softmax_ce_forward_backward(float *du, float *d_out_embed, float *d_out_b
     if (block_rows > SR_LOSS_MAX_BLOCK) block_rows = SR_LOSS_MAX_BLOCK;
     while ((n = next_block(idx, targets, N, &next, block_rows)) > 0) {
         for (size_t i = 0; i < n; i++) memcpy(ub + i * E, u + idx[i] * E, E * sizeof *ub);
-        for (size_t i = 0; i < n; i++) memcpy(S + i * V, out_bias, V * sizeof *S);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)V, (int)E, 1.0f, ub,
-                    (int)E, out_embed, (int)E, 1.0f, S, (int)V);
+                    (int)E, out_embed, (int)E, 0.0f, S, (int)V);
         for (size_t i = 0; i < n; i++)
-            total += softmax_row(S + i * V, V, (size_t)targets[idx[i]], scale);
+            total += sr_softmax_xent_row(S + i * V, out_bias, V, (size_t)targets[idx[i]], scale);
         if (!du) continue;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)E, (int)V, 1.0f, S,
                     (int)V, out_embed, (int)E, 0.0f, dub, (int)E);
@@ -127,7 +109,7 @@ double sampled_softmax_forward_backward(float *du, float *d_out_embed, float *d_
             row[0] = s;
             for (size_t j = 0; j < S; j++)
                 if (neg[j] == tg) row[1 + j] = -INFINITY;
-            total += softmax_row(row, W, 0, scale);
+            total += sr_softmax_xent_row(row, NULL, W, 0, scale);
             for (size_t j = 0; j < S; j++)
                 if (neg[j] == tg) row[1 + j] = 0.0f;
         }

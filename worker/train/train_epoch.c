@@ -26,7 +26,7 @@ void sr_train_config_init(sr_train_config *c) {
     c->batch_size = 64;
     c->bptt_length = 50;
     c->max_length = 50;
-    c->loss_block_rows = 256;
+    c->loss_block_rows = 1024;
     c->seed = 1;
 }
 
@@ -148,11 +148,11 @@ static sr_status check_inputs(const sr_trainer *t, const sr_model *model, const 
     return SR_OK;
 }
 
-/* Zeroes the gradient, runs one chunk, clips and updates. */
+/* Runs one chunk, clips and updates. The gradient is all zeros between
+ * chunks: allocated so, and zeroed again by adam_update as it reads it. */
 static void train_one_chunk(sr_trainer *t, sr_model *model, const train_chunk *chunk,
                             sr_rng *rng, sr_epoch_stats *st) {
     const sr_train_config *c = &t->config;
-    memset(t->grad, 0, t->param_count * sizeof *t->grad);
     size_t S = 0;
     if (c->loss == SR_LOSS_SAMPLED_SOFTMAX) {
         S = c->negatives;
@@ -161,15 +161,15 @@ static void train_one_chunk(sr_trainer *t, sr_model *model, const train_chunk *c
     size_t count;
     double loss = train_chunk_run(&t->buf, &t->carry, model, c, chunk, t->grad, 0.0f,
                                   t->negatives, S, t->sampler.p, &count, 1);
-    if (count == 0) return;
-    double norm = grad_norm(t->grad, t->param_count);
-    if (c->clip_norm > 0.0f && norm > c->clip_norm) {
-        float k = (float)(c->clip_norm / norm);
-        for (size_t i = 0; i < t->param_count; i++) t->grad[i] *= k;
+    if (count == 0) {
+        memset(t->grad, 0, t->param_count * sizeof *t->grad);
+        return;
     }
+    double norm = grad_norm(t->grad, t->param_count);
+    float scale = c->clip_norm > 0.0f && norm > c->clip_norm ? (float)(c->clip_norm / norm) : 1.0f;
     t->step++;
-    adam_update(model->data, t->grad, t->adam_m, t->adam_v, t->param_count, c->learning_rate,
-                c->beta1, c->beta2, c->eps, c->weight_decay, t->step);
+    adam_update(model->data, t->grad, t->adam_m, t->adam_v, t->param_count, scale,
+                c->learning_rate, c->beta1, c->beta2, c->eps, c->weight_decay, t->step);
     st->loss += loss;
     st->events += count;
     st->updates++;

@@ -13,7 +13,7 @@
 
 /* ---- loss.c ---- */
 
-#define SR_LOSS_MAX_BLOCK 512u  /* block_rows is capped at this */
+#define SR_LOSS_MAX_BLOCK 4096u  /* block_rows is capped at this */
 
 /* Floats of scratch the two losses need for blocks of block_rows rows. */
 size_t softmax_ce_scratch_floats(size_t block_rows, size_t V, size_t E);
@@ -63,9 +63,9 @@ void sr_alias_free(sr_alias_table *table);
 /* Global L2 norm of g (n floats), in double. */
 double grad_norm(const float *g, size_t n);
 /* One bias-corrected Adam step (step >= 1) with decoupled weight decay (AdamW)
- * on p from gradient g; m and v the moments. */
-void adam_update(float *p, const float *g, float *m, float *v, size_t n, float lr, float beta1,
-                 float beta2, float eps, float weight_decay, uint64_t step);
+ * on p from the gradient grad_scale * g, m and v the moments; leaves g zeroed. */
+void adam_update(float *p, float *g, float *m, float *v, size_t n, float grad_scale, float lr,
+                 float beta1, float beta2, float eps, float weight_decay, uint64_t step);
 
 
 /* ---- chunk.c: the whole model over one chunk of B sequences x L steps ---- */
