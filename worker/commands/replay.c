@@ -26,6 +26,7 @@
 #include "replay/progress.h"
 #include "replay/rate_limiter.h"
 #include "sr_buffer.h"
+#include "sr_clock.h"
 #include "sr_codec.h"
 #include "sr_commands.h"
 #include "sr_kafka.h"
@@ -60,18 +61,6 @@ static volatile sig_atomic_t stop_requested;
 static void on_stop_signal(int signo) {
     (void)signo;
     if (stop_requested < 2) stop_requested = stop_requested + 1;
-}
-
-static double monotonic_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int64_t wall_clock_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void print_help(FILE *out) {
@@ -226,7 +215,7 @@ static int parse_source_number(int opt, const char *text, sr_replay_options *o) 
     case OPT_STEP: return parse_signed("--time-step", text, &o->time_step_ms);
     case OPT_START:
         if (strcmp(text, "now") != 0) return parse_signed("--start-time", text, &o->start_time_ms);
-        o->start_time_ms = wall_clock_ms();
+        o->start_time_ms = sr_wall_clock_ms();
         return 1;
     case OPT_CLUSTER:
         if (!parse_count("--cluster-size", text, &value)) return 0;
@@ -317,7 +306,7 @@ static int parse_options(int argc, char **argv, struct replay_config *cfg) {
  * reports meanwhile. False when a stop was requested during the wait. */
 static int wait_for_rate(replay_rate_limiter *rl, replay_producer *producer) {
     double wait;
-    while ((wait = replay_rate_limiter_take(rl, monotonic_seconds())) > 0) {
+    while ((wait = replay_rate_limiter_take(rl, sr_monotonic_seconds())) > 0) {
         if (stop_requested) return 0;
         /* A tiny --rate can ask for years: wait in 1 s slices, which also keeps
          * the conversion to int ms in range and the stop flag looked at. */
@@ -356,7 +345,7 @@ static sr_status pump(const struct replay_config *cfg, sr_replay_source *src,
                       replay_producer *producer, replay_progress *progress,
                       struct replay_counts *counts, sr_error *err) {
     replay_rate_limiter rl;
-    replay_rate_limiter_init(&rl, cfg->rate, monotonic_seconds());
+    replay_rate_limiter_init(&rl, cfg->rate, sr_monotonic_seconds());
     sr_buffer value = {0};
     sr_status status = SR_OK;
     while (status == SR_OK && !stop_requested && (!cfg->limit || counts->events < cfg->limit)) {
@@ -369,7 +358,7 @@ static sr_status pump(const struct replay_config *cfg, sr_replay_source *src,
         /* The bar throttles itself; at full speed even asking costs, so ask
          * every 1024 events then, but every event when a rate slows things. */
         if (cfg->rate > 0 || (counts->events & 1023) == 0)
-            replay_progress_update(progress, counts->events, monotonic_seconds());
+            replay_progress_update(progress, counts->events, sr_monotonic_seconds());
     }
     sr_buffer_free(&value);
     return status;
@@ -425,7 +414,7 @@ static sr_status produce_source(const struct replay_config *cfg, sr_replay_sourc
                                                &producer, err);
         if (status != SR_OK) return status;
     }
-    double start = monotonic_seconds();
+    double start = sr_monotonic_seconds();
     replay_progress progress;
     replay_progress_init(&progress, cfg->show_progress && isatty(STDERR_FILENO) ? stderr : NULL,
                          expected_events(cfg, src), start);
@@ -434,10 +423,10 @@ static sr_status produce_source(const struct replay_config *cfg, sr_replay_sourc
     /* Always draw the final count: the bar skips draws within 0.1 s of the last,
      * and a never-drawn state (last_draw < 0) is always drawn. */
     progress.last_draw = -1;
-    replay_progress_update(&progress, counts.events, monotonic_seconds());
+    replay_progress_update(&progress, counts.events, sr_monotonic_seconds());
     if (producer) status = finish_delivery(cfg, producer, status, err);
     replay_progress_finish(&progress);
-    print_summary(cfg, src, producer, &counts, monotonic_seconds() - start);
+    print_summary(cfg, src, producer, &counts, sr_monotonic_seconds() - start);
     replay_producer_free(producer);
     return status;
 }
@@ -454,7 +443,7 @@ int sr_cmd_replay(int argc, char **argv) {
         .wire = SR_WIRE_REGISTRY, .flush_timeout_ms = 60000, .show_progress = 1,
     };
     sr_replay_options_init(&cfg.source);
-    cfg.source.start_time_ms = wall_clock_ms();
+    cfg.source.start_time_ms = sr_wall_clock_ms();
     sr_log_set_level(SR_LOG_WARN);  /* stderr is for the bar and for problems */
     int rc = parse_options(argc, argv, &cfg);
     if (rc != SR_EXIT_OK) {

@@ -22,11 +22,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "modelio/checksum.h"
 #include "modelio/model_records.h"
 #include "modelio/topic_reader.h"
+#include "sr_clock.h"
 #include "sr_log.h"
 #include "sr_model_publish.h"
 #include "sr_topics.h"
@@ -55,12 +55,6 @@ static void on_delivery(rd_kafka_t *kafka, const rd_kafka_message_t *message, vo
     if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
     if (p->failed++ == 0)
         snprintf(p->first_failure, sizeof p->first_failure, "%s", rd_kafka_err2str(message->err));
-}
-
-static int64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static sr_status build_conf(const sr_model_publisher_options *o, sr_model_publisher *p,
@@ -158,7 +152,7 @@ static sr_status scan_topic(sr_model_publisher *p, int64_t deadline, topic_state
     sr_status s = model_topic_reader_new(p->bootstrap, p->settings, p->topic, &reader, err);
     if (s != SR_OK) return s;
     while (s == SR_OK && !sr_topic_reader_at_end(reader)) {
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - sr_monotonic_ms();
         if (left <= 0) {
             s = sr_fail(err, SR_ERR_KAFKA, "reading model topic '%s' to its end timed out", p->topic);
             break;
@@ -202,7 +196,7 @@ static sr_status send_record(sr_model_publisher *p, const char *key, const void 
             RD_KAFKA_V_KEY((void *)(uintptr_t)key, strlen(key)), RD_KAFKA_V_VALUE((void *)(uintptr_t)value, len),
             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
         if (code == RD_KAFKA_RESP_ERR_NO_ERROR) break;
-        if (code != RD_KAFKA_RESP_ERR__QUEUE_FULL || now_ms() > deadline)
+        if (code != RD_KAFKA_RESP_ERR__QUEUE_FULL || sr_monotonic_ms() > deadline)
             return sr_fail(err, SR_ERR_KAFKA, "producing %s to '%s': %s", key, p->topic, rd_kafka_err2str(code));
         rd_kafka_poll(p->producer, 50);
     }
@@ -256,7 +250,7 @@ static sr_status send_tombstones(sr_model_publisher *p, const topic_state *state
 
 /* Waits for every delivery (idempotent mode) and checks the reports. */
 static sr_status finish_plain(sr_model_publisher *p, int64_t deadline, sr_error *err) {
-    while (rd_kafka_outq_len(p->producer) > 0 && now_ms() < deadline)
+    while (rd_kafka_outq_len(p->producer) > 0 && sr_monotonic_ms() < deadline)
         rd_kafka_flush(p->producer, 100);
     if (p->failed)
         return sr_fail(err, SR_ERR_KAFKA, "%" PRIu64 " model records failed to be delivered, the first: %s",
@@ -268,7 +262,7 @@ static sr_status finish_plain(sr_model_publisher *p, int64_t deadline, sr_error 
 }
 
 static int remaining(int64_t deadline) {
-    int64_t left = deadline - now_ms();
+    int64_t left = deadline - sr_monotonic_ms();
     return left > 0 ? (int)left : 1;
 }
 
@@ -277,7 +271,7 @@ static sr_status commit(sr_model_publisher *p, int64_t deadline, sr_error *err) 
     for (;;) {
         rd_kafka_error_t *error = rd_kafka_commit_transaction(p->producer, remaining(deadline));
         if (!error) break;
-        if (rd_kafka_error_is_retriable(error) && now_ms() < deadline) {
+        if (rd_kafka_error_is_retriable(error) && sr_monotonic_ms() < deadline) {
             rd_kafka_error_destroy(error);
             continue;
         }
@@ -317,7 +311,7 @@ typedef struct publication_work {
 
 static sr_status publish(sr_model_publisher *p, const uint8_t *file, size_t len, publication_work *w,
                          sr_model_publication *done, sr_error *err) {
-    int64_t deadline = now_ms() + p->timeout_ms;
+    int64_t deadline = sr_monotonic_ms() + p->timeout_ms;
     sr_status s = sr_model_file_inspect(file, len, &w->info, err);
     if (s != SR_OK) return sr_error_wrap(err, s, "refusing to publish");
     size_t count = (len + p->chunk_max_bytes - 1) / p->chunk_max_bytes;

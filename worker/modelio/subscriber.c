@@ -9,11 +9,11 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "modelio/checksum.h"
 #include "modelio/model_assembler.h"
 #include "modelio/topic_reader.h"
+#include "sr_clock.h"
 #include "sr_log.h"
 #include "sr_model_publish.h"
 #include "sr_topics.h"
@@ -69,18 +69,12 @@ static sr_status take_record(sr_model_subscriber *sub, const rd_kafka_message_t 
     return SR_OK;
 }
 
-static int64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 sr_status sr_model_subscriber_poll(sr_model_subscriber *sub, int timeout_ms, bool *updated, sr_error *err) {
     *updated = false;
-    int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    int64_t deadline = sr_monotonic_ms() + (timeout_ms > 0 ? timeout_ms : 0);
     bool got = false;
     for (;;) {
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - sr_monotonic_ms();
         rd_kafka_message_t *msg;
         sr_status s = sr_topic_reader_poll(sub->reader, left > 0 ? (int)left : 0, &msg, err);
         if (s != SR_OK) return s;
@@ -89,7 +83,7 @@ sr_status sr_model_subscriber_poll(sr_model_subscriber *sub, int timeout_ms, boo
             rd_kafka_message_destroy(msg);
             if (s != SR_OK) return s;
             got = true;
-            if (now_ms() >= deadline && timeout_ms > 0) return SR_OK;
+            if (sr_monotonic_ms() >= deadline && timeout_ms > 0) return SR_OK;
             continue;  /* drain what is already fetched */
         }
         /* Past the deadline, or at the end after reading something: done. */
@@ -98,12 +92,12 @@ sr_status sr_model_subscriber_poll(sr_model_subscriber *sub, int timeout_ms, boo
 }
 
 sr_status sr_model_subscriber_catch_up(sr_model_subscriber *sub, int timeout_ms, sr_error *err) {
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = sr_monotonic_ms() + timeout_ms;
     bool updated;
     /* At the end already: take whatever has been fetched since, then stop. */
     if (sr_topic_reader_at_end(sub->reader)) return sr_model_subscriber_poll(sub, 0, &updated, err);
     while (!sr_topic_reader_at_end(sub->reader)) {
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - sr_monotonic_ms();
         if (left <= 0)
             return sr_fail(err, SR_ERR_KAFKA, "the model topic's end was not reached within %d ms", timeout_ms);
         sr_status s = sr_model_subscriber_poll(sub, left < 100 ? (int)left : 100, &updated, err);

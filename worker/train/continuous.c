@@ -11,15 +11,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "sr_clock.h"
 #include "sr_continuous.h"
-
-static double monotonic_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 bool sr_continuous_round_due(const sr_continuous_trigger *trigger, uint64_t new_events,
                              double seconds_since_round) {
@@ -189,7 +183,7 @@ sr_status sr_continuous_run_round(const sr_model *serving, const sr_dataset *dat
                                   const int64_t *user_ids, size_t user_count,
                                   const sr_train_config *train, const sr_fit_options *fit,
                                   sr_model **candidate, sr_continuous_round *round, sr_error *err) {
-    double started = monotonic_seconds();
+    double started = sr_monotonic_seconds();
     *candidate = NULL;
     *round = (sr_continuous_round){0};
     sr_dataset holdout;
@@ -199,7 +193,7 @@ sr_status sr_continuous_run_round(const sr_model *serving, const sr_dataset *dat
     if (round->holdout_users == 0) {
         sr_dataset_free(&holdout);
         round->decision = sr_continuous_decide(&round->candidate, &round->serving);
-        round->seconds = monotonic_seconds() - started;
+        round->seconds = sr_monotonic_seconds() - started;
         return SR_OK;
     }
     sr_model *model = NULL;
@@ -214,7 +208,7 @@ sr_status sr_continuous_run_round(const sr_model *serving, const sr_dataset *dat
         return s;
     }
     round->decision = sr_continuous_decide(&round->candidate, &round->serving);
-    round->seconds = monotonic_seconds() - started;
+    round->seconds = sr_monotonic_seconds() - started;
     *candidate = model;
     return SR_OK;
 }

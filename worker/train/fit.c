@@ -7,8 +7,8 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "sr_clock.h"
 #include "sr_fit.h"
 
 void sr_fit_options_init(sr_fit_options *options) {
@@ -17,12 +17,6 @@ void sr_fit_options_init(sr_fit_options *options) {
         .patience = 5,
         .time_budget_seconds = 840,
     };
-}
-
-static double monotonic_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* Validation metrics of the current parameters: full ranking of every user's
@@ -42,7 +36,7 @@ static sr_status validate(const sr_model *model, const sr_dataset *data, sr_eval
 
 sr_status sr_fit(sr_model *model, const sr_dataset *data, const sr_train_config *train,
                  const sr_fit_options *options, sr_fit_result *result, sr_error *err) {
-    double started = monotonic_seconds();
+    double started = sr_monotonic_seconds();
     *result = (sr_fit_result){.stopped_because = "max epochs"};
     /* Validation maps the model's rows to the catalogue by id: without a
      * vocabulary every item would score -inf and selection would be blind. */
@@ -60,7 +54,7 @@ sr_status sr_fit(sr_model *model, const sr_dataset *data, const sr_train_config 
     double best_ndcg = -1, last_epoch_seconds = 0;
     uint32_t since_best = 0;
     for (uint32_t epoch = 1; status == SR_OK && epoch <= options->max_epochs; epoch++) {
-        double now = monotonic_seconds();
+        double now = sr_monotonic_seconds();
         if (epoch > 1 && now - started + last_epoch_seconds > options->time_budget_seconds) {
             result->stopped_because = "time budget";
             break;
@@ -72,7 +66,7 @@ sr_status sr_fit(sr_model *model, const sr_dataset *data, const sr_train_config 
         sr_epoch_stats stats;
         status = sr_train_epoch(trainer, model, data, &stats, options->on_batch, options->context, err);
         if (status != SR_OK) break;
-        double trained = monotonic_seconds();
+        double trained = sr_monotonic_seconds();
         sr_fit_epoch record = {
             .epoch = epoch,
             .train_loss = stats.loss,
@@ -81,7 +75,7 @@ sr_status sr_fit(sr_model *model, const sr_dataset *data, const sr_train_config 
         };
         status = validate(model, data, &record.valid, err);
         if (status != SR_OK) break;
-        double validated = monotonic_seconds();
+        double validated = sr_monotonic_seconds();
         record.valid_seconds = validated - trained;
         record.elapsed_seconds = validated - started;
         record.improved = record.valid.ndcg10 > best_ndcg;
@@ -105,6 +99,6 @@ sr_status sr_fit(sr_model *model, const sr_dataset *data, const sr_train_config 
     if (trainer) sr_trainer_free(trainer);
     memcpy(model->data, best, bytes);
     free(best);
-    result->seconds = monotonic_seconds() - started;
+    result->seconds = sr_monotonic_seconds() - started;
     return status;
 }

@@ -6,9 +6,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "train/train_internal.h"
+#include "sr_clock.h"
 
 void sr_train_config_init(sr_train_config *c) {
     memset(c, 0, sizeof *c);
@@ -119,12 +119,6 @@ void sr_trainer_free(sr_trainer *t) {
 
 size_t sr_trainer_memory(const sr_trainer *t) { return t->bytes; }
 
-static double seconds_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static sr_status check_inputs(const sr_trainer *t, const sr_model *model, const sr_dataset *data,
                               sr_error *err) {
     const sr_model_config *a = &t->model_config, *b = &model->config;
@@ -182,7 +176,7 @@ sr_status sr_train_epoch(sr_trainer *t, sr_model *model, const sr_dataset *data,
     sr_status s = check_inputs(t, model, data, err);
     if (s != SR_OK) return s;
     const sr_train_config *c = &t->config;
-    double start = seconds_now();
+    double start = sr_monotonic_seconds();
     if (t->order_capacity < data->user_count) {
         size_t n = data->user_count;
         size_t *o = realloc(t->order, n * sizeof *o);
@@ -230,7 +224,7 @@ sr_status sr_train_epoch(sr_trainer *t, sr_model *model, const sr_dataset *data,
     }
     if (st.events) st.loss /= (double)st.events;
     if (st.updates) st.grad_norm /= (double)st.updates;
-    st.seconds = seconds_now() - start;
+    st.seconds = sr_monotonic_seconds() - start;
     if (out) *out = st;
     return SR_OK;
 }
