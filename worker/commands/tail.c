@@ -15,6 +15,7 @@
 
 #include "sr_codec.h"
 #include "sr_commands.h"
+#include "sr_json.h"
 #include "sr_kafka.h"
 #include "sr_log.h"
 #include "sr_topic_reader.h"
@@ -62,44 +63,12 @@ static void print_help(FILE *out) {
             SR_TOPIC_EVENTS, SR_TOPIC_RECOMMENDATIONS, SR_TOPIC_EVENTS);
 }
 
-/* Length of the well-formed UTF-8 sequence at s (RFC 3629: shortest form, no
- * surrogates, at most U+10FFFF), or 0 if the bytes there are not one. */
-static size_t utf8_sequence_length(const unsigned char *s, size_t left) {
-    size_t n = s[0] < 0x80 ? 1 : s[0] >= 0xc2 && s[0] <= 0xdf ? 2
-             : s[0] >= 0xe0 && s[0] <= 0xef ? 3 : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
-    if (n == 0 || n > left) return 0;
-    for (size_t i = 1; i < n; i++)
-        if ((s[i] & 0xc0) != 0x80) return 0;
-    if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) ||
-        (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
-        return 0;
-    return n;
-}
-
-/* Valid UTF-8 passes through; quotes, backslash and control characters are
- * escaped. A byte that is not part of valid UTF-8 becomes \ufffd (one per
- * byte), as decoders do, so the line stays valid JSON; the raw bytes are lost,
- * which is fine for a viewer. */
-static void print_json_string(const void *data, size_t len) {
-    const unsigned char *s = data;
-    putchar('"');
-    for (size_t i = 0; i < len;) {
-        size_t n = utf8_sequence_length(s + i, len - i);
-        if (n == 0) printf("\\ufffd");
-        else if (s[i] == '"' || s[i] == '\\') printf("\\%c", s[i]);
-        else if (s[i] < 0x20 || s[i] == 0x7f) printf("\\u%04x", s[i]);
-        else fwrite(s + i, 1, n, stdout);
-        i += n ? n : 1;
-    }
-    putchar('"');
-}
-
 static void print_event(const sr_user_event *ev) {
     printf(",\"user_id\":%" PRId64 ",\"item_id\":%" PRId64 ",\"event_type\":\"%s\",\"event_time\":%" PRId64,
            ev->user_id, ev->item_id, sr_event_type_name(ev->event_type), ev->event_time_ms);
     if (ev->has_session_id) {
         printf(",\"session_id\":");
-        print_json_string(ev->session_id, ev->session_id_len);
+        sr_json_write_string(stdout, ev->session_id, ev->session_id_len);
     }
     if (ev->has_value) printf(",\"value\":%.17g", ev->value);
 }
@@ -122,7 +91,7 @@ static void print_recommendation(const sr_recommendation *rec) {
 static void print_record(const sr_codec *codec, const struct tail_options *opts,
                          const rd_kafka_message_t *msg) {
     printf("{\"partition\":%" PRId32 ",\"offset\":%" PRId64 ",\"key\":", msg->partition, msg->offset);
-    if (msg->key) print_json_string(msg->key, msg->key_len);
+    if (msg->key) sr_json_write_string(stdout, msg->key, msg->key_len);
     else printf("null");
 
     sr_error err;
@@ -141,7 +110,7 @@ static void print_record(const sr_codec *codec, const struct tail_options *opts,
     }
     if (status != SR_OK) {
         printf(",\"error\":\"%s\",\"message\":", sr_status_name(status));
-        print_json_string(err.message, strlen(err.message));
+        sr_json_write_string(stdout, err.message, strlen(err.message));
     }
     printf("}\n");
 }

@@ -10,9 +10,11 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "commands/trainer_internal.h"
 #include "sr_clock.h"
+#include "sr_json.h"
 #include "sr_log.h"
 #include "version.h"
 
@@ -32,12 +34,15 @@ static void report_round(const struct trainer_options *o, const struct continuou
            c->round, decision, r->decision.reason, r->candidate.ndcg10, r->serving.ndcg10,
            r->candidate.hr10, r->serving.hr10, r->holdout_users, new_events, r->growth.added,
            (long long)c->serving->version);
-    printf("{\"round\":%u,\"decision\":\"%s\",\"reason\":\"%s\",\"model\":\"%s\",\"model_version\":%lld,"
+    printf("{\"round\":%u,\"decision\":\"%s\",\"reason\":\"%s\",\"model\":",
+           c->round, decision, r->decision.reason);
+    sr_json_write_string(stdout, o->out, strlen(o->out));
+    printf(",\"model_version\":%lld,"
            "\"users\":%zu,\"events\":%zu,\"new_events\":%zu,\"items\":%u,\"new_items\":%u,"
            "\"holdout_users\":%zu,\"candidate_ndcg@10\":%.6f,\"serving_ndcg@10\":%.6f,"
            "\"candidate_hr@10\":%.6f,\"serving_hr@10\":%.6f,\"epochs\":%u,\"best_epoch\":%u,"
            "\"valid_ndcg@10\":%.6f,\"seconds\":%.1f}\n",
-           c->round, decision, r->decision.reason, o->out, (long long)c->serving->version,
+           (long long)c->serving->version,
            data->user_count, data->event_count, new_events, data->vocab.count, r->growth.added,
            r->holdout_users, r->candidate.ndcg10, r->serving.ndcg10, r->candidate.hr10,
            r->serving.hr10, r->fit.epochs, r->fit.best_epoch, r->fit.best_valid.ndcg10, r->seconds);

@@ -9,6 +9,7 @@
 
 #include "commands/trainer_internal.h"
 #include "sr_clock.h"
+#include "sr_json.h"
 #include "sr_log.h"
 #include "sr_model_file.h"
 #include "version.h"
@@ -188,10 +189,12 @@ sr_status trainer_first_model(struct trainer_options *o, const sr_dataset *data,
         *out = NULL;
         return status;
     }
-    printf("{\"model\":\"%s\",\"model_version\":%lld,\"users\":%zu,\"events\":%zu,\"items\":%u,"
+    fputs("{\"model\":", stdout);
+    sr_json_write_string(stdout, o->out, strlen(o->out));
+    printf(",\"model_version\":%lld,\"users\":%zu,\"events\":%zu,\"items\":%u,"
            "\"epochs\":%u,\"best_epoch\":%u,\"stopped\":\"%s\",\"seconds\":%.1f,"
            "\"valid_hr@10\":%.6f,\"valid_ndcg@10\":%.6f,\"valid_mrr\":%.6f}\n",
-           o->out, (long long)(*out)->version, data->user_count, data->event_count,
+           (long long)(*out)->version, data->user_count, data->event_count,
            data->vocab.count, fit.epochs, fit.best_epoch, fit.stopped_because, fit.seconds,
            fit.best_valid.hr10, fit.best_valid.ndcg10, fit.best_valid.mrr);
     fflush(stdout);
