@@ -82,4 +82,22 @@ static inline void dataset_by_hand_free(sr_dataset *d) {
     memset(d, 0, sizeof *d);
 }
 
+/* Users walking the deterministic chain row -> (7 row + 3) mod V from a random
+ * start, 5..20 events each: learnable to HR@1 near 1. */
+static inline void markov_dataset(sr_dataset *d, size_t users, uint32_t V, uint64_t seed) {
+    sr_rng rng = {seed};
+    size_t *lengths = malloc(users * sizeof *lengths), total = 0;
+    for (size_t u = 0; u < users; u++) total += lengths[u] = 5 + (size_t)sr_rng_below(&rng, 16);
+    int32_t *rows = malloc(total * sizeof *rows);
+    for (size_t u = 0, e = 0; u < users; u++) {
+        int32_t cur = (int32_t)sr_rng_below(&rng, V);
+        for (size_t i = 0; i < lengths[u]; i++, e++) {
+            rows[e] = cur;
+            cur = (int32_t)((cur * 7 + 3) % (int32_t)V);
+        }
+    }
+    dataset_by_hand(d, users, lengths, rows, V);
+    free(lengths), free(rows);
+}
+
 #endif

@@ -203,22 +203,6 @@ END_TEST
 /* ---- datasets for the epoch-level tests ---- */
 
 /* Users walking a fixed permutation of V items: next = perm(current). */
-static void markov_dataset(sr_dataset *d, size_t users, uint32_t V, uint64_t seed) {
-    sr_rng rng = {seed};
-    size_t *lengths = malloc(users * sizeof *lengths), total = 0;
-    for (size_t u = 0; u < users; u++) total += lengths[u] = 5 + (size_t)sr_rng_below(&rng, 16);
-    int32_t *rows = malloc(total * sizeof *rows);
-    for (size_t u = 0, e = 0; u < users; u++) {
-        int32_t cur = (int32_t)sr_rng_below(&rng, V);
-        for (size_t i = 0; i < lengths[u]; i++, e++) {
-            rows[e] = cur;
-            cur = (int32_t)((cur * 7 + 3) % (int32_t)V);
-        }
-    }
-    dataset_by_hand(d, users, lengths, rows, V);
-    free(lengths), free(rows);
-}
-
 static sr_model *train_model(const sr_dataset *d, sr_model_config mc, sr_train_config tc, int epochs,
                              sr_epoch_stats *first, sr_epoch_stats *last) {
     sr_model *m;
