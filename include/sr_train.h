@@ -54,8 +54,8 @@ typedef struct sr_train_config {
     float learning_rate;       /* Adam (5e-3) */
     float beta1, beta2, eps;   /* 0.9, 0.999, 1e-8 */
     float weight_decay;        /* decoupled, per step: p -= lr * wd * p (0) */
-    float dropout_input;       /* inverted dropout on x_t (0.3) */
-    float dropout_output;      /* inverted dropout on [h; c] (0.3) */
+    float dropout_input;       /* inverted dropout on x_t (0.65) */
+    float dropout_output;      /* inverted dropout on [h; c] (0.65) */
     float clip_norm;           /* global gradient-norm clip, 0 = none (5) */
     uint32_t batch_size;       /* B sequences per batch (64) */
     uint32_t bptt_length;      /* L steps per chunk (50) */

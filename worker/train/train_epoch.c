@@ -20,8 +20,8 @@ void sr_train_config_init(sr_train_config *c) {
     c->beta2 = 0.999f;
     c->eps = 1e-8f;
     c->weight_decay = 0.0f;
-    c->dropout_input = 0.3f;
-    c->dropout_output = 0.3f;
+    c->dropout_input = 0.65f;
+    c->dropout_output = 0.65f;
     c->clip_norm = 5.0f;
     c->batch_size = 64;
     c->bptt_length = 50;
