@@ -48,7 +48,7 @@ wait_for_line() {  # wait_for_line FILE PATTERN SEC
 }
 
 # A small model keeps the test quick on a busy machine; the margins hold with it.
-model_options=(--embed-dim 32 --hidden-dim 32 --epochs 3 --seed 5 --no-progress)
+model_options=(--embed-dim 32 --hidden-dim 32 --dropout 0.2 --epochs 3 --seed 5 --no-progress)
 
 # ---- one-shot ----
 topic=$(fresh_topic trainer)
