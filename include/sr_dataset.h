@@ -55,6 +55,11 @@ sr_status sr_dataset_load(sr_replay_kind kind, const char *path, const sr_replay
 sr_status sr_dataset_from_events(const sr_user_event *events, size_t count, sr_dataset *out,
                                  sr_error *err);
 
+/* The users of data whose ids are in user_ids (ascending), with all their
+ * events and data's vocabulary (so rows mean the same items). */
+sr_status sr_dataset_select_users(const sr_dataset *data, const int64_t *user_ids,
+                                  size_t user_count, sr_dataset *out, sr_error *err);
+
 typedef enum sr_split_part { SR_SPLIT_TRAIN, SR_SPLIT_VALID, SR_SPLIT_TEST } sr_split_part;
 
 /* Training events of user u: [offsets[u], train_end(u)). */

@@ -105,6 +105,13 @@ static sr_status allocate_dataset(sr_dataset *out, size_t events, size_t users, 
     return SR_OK;
 }
 
+/* item_counts: occurrences of each row among the training events. */
+static void count_training_items(sr_dataset *out) {
+    for (size_t u = 0; u < out->user_count; u++)
+        for (size_t e = out->offsets[u], end = sr_dataset_train_end(out, u); e < end; e++)
+            out->item_counts[out->rows[e]]++;
+}
+
 /* Groups the columns into out (see the file comment); frees nothing of c. */
 static sr_status build_dataset(const event_columns *c, sr_dataset *out, sr_error *err) {
     memset(out, 0, sizeof *out);
@@ -141,9 +148,50 @@ static sr_status build_dataset(const event_columns *c, sr_dataset *out, sr_error
     out->user_count = users;
     out->event_count = c->count;
     free(keys);
-    for (u = 0; u < users; u++)
-        for (size_t e = out->offsets[u], end = sr_dataset_train_end(out, u); e < end; e++)
-            out->item_counts[out->rows[e]]++;
+    count_training_items(out);
+    return SR_OK;
+}
+
+static int compare_ids(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Whether id is in the ascending ids[0..n). */
+static int contains(const int64_t *ids, size_t n, int64_t id) {
+    return n > 0 && bsearch(&id, ids, n, sizeof *ids, compare_ids) != NULL;
+}
+
+sr_status sr_dataset_select_users(const sr_dataset *data, const int64_t *user_ids,
+                                  size_t user_count, sr_dataset *out, sr_error *err) {
+    memset(out, 0, sizeof *out);
+    size_t users = 0, events = 0;
+    for (size_t u = 0; u < data->user_count; u++)
+        if (contains(user_ids, user_count, data->user_ids[u])) {
+            users++;
+            events += data->offsets[u + 1] - data->offsets[u];
+        }
+    sr_status s = sr_vocab_build(&out->vocab, data->vocab.ids, data->vocab.count, err);
+    if (s == SR_OK) s = allocate_dataset(out, events, users, err);
+    if (s != SR_OK) {
+        sr_dataset_free(out);
+        return s;
+    }
+    size_t v = 0, at = 0;
+    for (size_t u = 0; u < data->user_count; u++) {
+        if (!contains(user_ids, user_count, data->user_ids[u])) continue;
+        size_t from = data->offsets[u], n = data->offsets[u + 1] - from;
+        out->user_ids[v] = data->user_ids[u];
+        out->offsets[v++] = at;
+        memcpy(out->rows + at, data->rows + from, n * sizeof *out->rows);
+        memcpy(out->types + at, data->types + from, n);
+        memcpy(out->times + at, data->times + from, n * sizeof *out->times);
+        at += n;
+    }
+    out->offsets[users] = events;
+    out->user_count = users;
+    out->event_count = events;
+    count_training_items(out);
     return SR_OK;
 }
 

@@ -113,50 +113,10 @@ sr_status sr_continuous_new_users(const sr_user_event *events, size_t count, int
     return SR_OK;
 }
 
-/* Whether id is in the ascending ids[0..n). */
-static bool contains(const int64_t *ids, size_t n, int64_t id) {
-    return n > 0 && bsearch(&id, ids, n, sizeof *ids, compare_ids) != NULL;
-}
-
 sr_status sr_continuous_holdout(const sr_dataset *data, const int64_t *user_ids, size_t user_count,
                                 sr_dataset *out, sr_error *err) {
-    memset(out, 0, sizeof *out);
-    size_t users = 0, events = 0;
-    for (size_t u = 0; u < data->user_count; u++)
-        if (contains(user_ids, user_count, data->user_ids[u])) {
-            users++;
-            events += data->offsets[u + 1] - data->offsets[u];
-        }
-    sr_status s = sr_vocab_build(&out->vocab, data->vocab.ids, data->vocab.count, err);
-    if (s != SR_OK) return sr_error_wrap(err, s, "hold-out");
-    out->user_ids = malloc((users ? users : 1) * sizeof *out->user_ids);
-    out->offsets = malloc((users + 1) * sizeof *out->offsets);
-    out->rows = malloc((events ? events : 1) * sizeof *out->rows);
-    out->types = malloc(events ? events : 1);
-    out->times = malloc((events ? events : 1) * sizeof *out->times);
-    out->item_counts = calloc(out->vocab.count ? out->vocab.count : 1, sizeof *out->item_counts);
-    if (!out->user_ids || !out->offsets || !out->rows || !out->types || !out->times || !out->item_counts) {
-        sr_dataset_free(out);
-        return sr_fail(err, SR_ERR_NOMEM, "hold-out: no memory for %zu events of %zu users", events, users);
-    }
-    size_t v = 0, at = 0;
-    for (size_t u = 0; u < data->user_count; u++) {
-        if (!contains(user_ids, user_count, data->user_ids[u])) continue;
-        size_t from = data->offsets[u], n = data->offsets[u + 1] - from;
-        out->user_ids[v] = data->user_ids[u];
-        out->offsets[v++] = at;
-        memcpy(out->rows + at, data->rows + from, n * sizeof *out->rows);
-        memcpy(out->types + at, data->types + from, n);
-        memcpy(out->times + at, data->times + from, n * sizeof *out->times);
-        at += n;
-    }
-    out->offsets[users] = events;
-    out->user_count = users;
-    out->event_count = events;
-    for (size_t u = 0; u < users; u++)
-        for (size_t e = out->offsets[u], end = sr_dataset_train_end(out, u); e < end; e++)
-            out->item_counts[out->rows[e]]++;
-    return SR_OK;
+    sr_status s = sr_dataset_select_users(data, user_ids, user_count, out, err);
+    return s == SR_OK ? SR_OK : sr_error_wrap(err, s, "hold-out");
 }
 
 sr_status sr_continuous_evaluate(const sr_model *model, const sr_dataset *holdout,
