@@ -1,0 +1,524 @@
+/*
+ * user_store.c — the per-user state store of sr_user_store.h.
+ *
+ * Layout. Two parts, so that neither pays for the other's slack:
+ *
+ *   table  open addressing, linear probing, a power-of-two number of 16-byte
+ *          entries {user_id, row + 1}; row + 1 == 0 marks an empty entry, so
+ *          any int64 id is a valid key and a fresh (zero) table is empty.
+ *          Load factor <= 3/4; doubles up to the size max_users needs.
+ *   rows   one array per field (structure of arrays), indexed by row = slot:
+ *          user ids, hidden floats (rows of hidden_floats rounded up to 8
+ *          floats, so 32-byte aligned), recent item rows (T int32), recent
+ *          types (T uint8), ring count and head (uint16), applied events,
+ *          sequence hash, last event time, last scored time, events since
+ *          scored, source partition, source offset, flags (live, dirty).
+ *          Grows by half, up to max_users rows; rows freed by a removal go on
+ *          a free list (threaded through their user id) and are reused first.
+ *
+ * Keeping values out of the table is what holds the memory target: a table
+ * at load <= 3/4 with power-of-two sizes is 1.33x to 2.67x the users, and
+ * ~400 bytes of values per slot would double the bytes per user; here only
+ * the 16-byte entries pay that factor. A lookup reads one table cache line
+ * (key and row side by side), then the fields it needs. Rows never move, so a
+ * slot stays its user's until that user leaves, whatever else is inserted or
+ * removed.
+ *
+ * Deletion is backward shift, not tombstones: eviction and expiry remove users
+ * all the time, and tombstones would pile up, lengthen probes and need
+ * periodic rebuilds; backward shift keeps every probe sequence as if the
+ * removed key had never been inserted, moving only 16-byte entries.
+ *
+ * Eviction samples K rows at random (the seeded generator below, so runs are
+ * reproducible) and evicts the one with the oldest last activity, as Redis
+ * approximates LRU: no per-user list to maintain on every event (exact LRU
+ * would write two neighbours' links per event, extra cache misses on the hot
+ * path and 8 bytes per user), K cache misses per eviction, and the victim
+ * is in the oldest 1/(K+1) of users on average. At the cap every row is live,
+ * so samples never miss.
+ *
+ * Expiry walks the rows with a cursor that persists between calls, looking at
+ * a bounded number of rows per call.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sr_user_store.h"
+#include "state/region.h"
+
+enum {
+    FIELD_USER_ID,
+    FIELD_HIDDEN,
+    FIELD_RECENT_ROWS,
+    FIELD_RECENT_TYPES,
+    FIELD_RECENT_COUNT,
+    FIELD_RECENT_HEAD,
+    FIELD_APPLIED,
+    FIELD_SEQUENCE_HASH,
+    FIELD_LAST_EVENT,
+    FIELD_LAST_SCORED,
+    FIELD_SINCE_SCORED,
+    FIELD_PARTITION,
+    FIELD_OFFSET,
+    FIELD_FLAGS,
+    FIELD_COUNT
+};
+
+enum { ROW_LIVE = 1, ROW_DIRTY = 2 };
+
+typedef struct table_entry {
+    int64_t user_id;
+    uint32_t row1;    /* row + 1; 0 = empty */
+    uint32_t unused;
+} table_entry;
+
+struct sr_user_store {
+    sr_user_store_config config;
+    size_t stride;            /* floats per hidden row */
+    size_t window;
+    uint32_t samples;
+    uint64_t hash_key;
+    uint64_t rng;
+
+    sr_region table;
+    size_t table_capacity;    /* a power of two */
+    size_t table_max;         /* the capacity max_users needs */
+
+    sr_region field[FIELD_COUNT];
+    size_t field_row_bytes[FIELD_COUNT];
+    size_t row_capacity;
+    size_t rows_used;         /* rows ever handed out: [0, rows_used) live or free */
+    uint32_t free_head;       /* first free row + 1; 0 = none */
+    size_t users;
+    size_t dirty_users;
+    size_t expire_cursor;
+    uint64_t evictions;
+    uint64_t expirations;
+};
+
+#define FIELD(s, f, type) ((type *)(s)->field[f].base)
+
+static uint64_t mix64(uint64_t x) {
+    x ^= x >> 33;
+    x *= UINT64_C(0xff51afd7ed558ccd);
+    x ^= x >> 33;
+    x *= UINT64_C(0xc4ceb9fe1a85ec53);
+    x ^= x >> 33;
+    return x;
+}
+
+static size_t home_of(const sr_user_store *s, int64_t user_id) {
+    return (size_t)mix64((uint64_t)user_id ^ s->hash_key) & (s->table_capacity - 1);
+}
+
+/* xorshift64*: a few cycles, plenty for choosing samples. */
+static uint32_t random_below(sr_user_store *s, size_t n) {
+    uint64_t x = s->rng;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    s->rng = x;
+    return (uint32_t)((((x * UINT64_C(0x2545f4914f6cdd1d)) >> 32) * (uint64_t)n) >> 32);
+}
+
+uint64_t sr_user_store_hash_step(uint64_t hash, int64_t item_id, uint8_t event_type) {
+    const uint64_t prime = UINT64_C(0x100000001b3);
+    uint64_t id = (uint64_t)item_id;
+    for (int i = 0; i < 8; i++) {
+        hash ^= (id >> (8 * i)) & 0xff;
+        hash *= prime;
+    }
+    hash ^= event_type;
+    return hash * prime;
+}
+
+/* ---- Creation ---- */
+
+static sr_status check_config(const sr_user_store_config *c, sr_error *err) {
+    if (c->hidden_floats == 0 || c->hidden_floats > SR_USER_STORE_MAX_HIDDEN_FLOATS)
+        return sr_fail(err, SR_ERR_CONFIG, "user store: hidden_floats %zu is not in 1..%u",
+                       c->hidden_floats, SR_USER_STORE_MAX_HIDDEN_FLOATS);
+    if (c->window == 0 || c->window > SR_USER_STORE_MAX_WINDOW)
+        return sr_fail(err, SR_ERR_CONFIG, "user store: window %u is not in 1..%u", c->window,
+                       SR_USER_STORE_MAX_WINDOW);
+    if (c->max_users == 0 || c->max_users > SR_USER_STORE_MAX_USERS)
+        return sr_fail(err, SR_ERR_CONFIG, "user store: max_users %u is not in 1..%u",
+                       c->max_users, SR_USER_STORE_MAX_USERS);
+    if (c->idle_expiry_ms < 0)
+        return sr_fail(err, SR_ERR_CONFIG, "user store: idle_expiry_ms %lld is negative",
+                       (long long)c->idle_expiry_ms);
+    if (c->eviction_samples > SR_USER_STORE_MAX_EVICTION_SAMPLES)
+        return sr_fail(err, SR_ERR_CONFIG, "user store: eviction_samples %u is not in 0..%u",
+                       c->eviction_samples, SR_USER_STORE_MAX_EVICTION_SAMPLES);
+    return SR_OK;
+}
+
+/* The smallest power of two (>= 16) whose 3/4 holds users. */
+static size_t table_size_for(size_t users) {
+    size_t capacity = 16;
+    while (capacity / 4 * 3 < users) capacity *= 2;
+    return capacity;
+}
+
+sr_status sr_user_store_new(const sr_user_store_config *config, sr_user_store **out,
+                            sr_error *err) {
+    sr_status status = check_config(config, err);
+    if (status != SR_OK) return status;
+    sr_user_store *s = calloc(1, sizeof *s);
+    if (!s) return sr_fail(err, SR_ERR_NOMEM, "user store: out of memory");
+    s->config = *config;
+    s->stride = (config->hidden_floats + 7) / 8 * 8;
+    s->window = config->window;
+    s->samples = config->eviction_samples ? config->eviction_samples
+                                          : SR_USER_STORE_DEFAULT_EVICTION_SAMPLES;
+    s->hash_key = mix64(config->seed ^ UINT64_C(0x9e3779b97f4a7c15));
+    s->rng = mix64(config->seed + UINT64_C(0x632be59bd9b4e019)) | 1;
+    s->table_max = table_size_for(config->max_users);
+    s->table_capacity = 16;
+
+    size_t *b = s->field_row_bytes, T = s->window;
+    b[FIELD_USER_ID] = sizeof(int64_t);
+    b[FIELD_HIDDEN] = s->stride * sizeof(float);
+    b[FIELD_RECENT_ROWS] = T * sizeof(int32_t);
+    b[FIELD_RECENT_TYPES] = T;
+    b[FIELD_RECENT_COUNT] = sizeof(uint16_t);
+    b[FIELD_RECENT_HEAD] = sizeof(uint16_t);
+    b[FIELD_APPLIED] = sizeof(uint64_t);
+    b[FIELD_SEQUENCE_HASH] = sizeof(uint64_t);
+    b[FIELD_LAST_EVENT] = sizeof(int64_t);
+    b[FIELD_LAST_SCORED] = sizeof(int64_t);
+    b[FIELD_SINCE_SCORED] = sizeof(uint32_t);
+    b[FIELD_PARTITION] = sizeof(int32_t);
+    b[FIELD_OFFSET] = sizeof(int64_t);
+    b[FIELD_FLAGS] = 1;
+
+    status = sr_region_reserve(&s->table, s->table_capacity * sizeof(table_entry), err);
+    if (status != SR_OK) {
+        sr_user_store_free(s);
+        return sr_error_wrap(err, status, "user store");
+    }
+    *out = s;
+    return SR_OK;
+}
+
+void sr_user_store_free(sr_user_store *store) {
+    if (!store) return;
+    sr_region_free(&store->table);
+    for (int f = 0; f < FIELD_COUNT; f++) sr_region_free(&store->field[f]);
+    free(store);
+}
+
+/* ---- The table ---- */
+
+/* The entry holding user_id, or SIZE_MAX. */
+static size_t table_position(const sr_user_store *s, int64_t user_id) {
+    const table_entry *t = s->table.base;
+    size_t mask = s->table_capacity - 1;
+    for (size_t i = home_of(s, user_id);; i = (i + 1) & mask) {
+        if (t[i].row1 == 0) return SIZE_MAX;
+        if (t[i].user_id == user_id) return i;
+    }
+}
+
+/* Puts (user_id, row) in the first empty entry of its probe sequence; the
+ * caller knows user_id is absent and an entry is free. */
+static void table_put(sr_user_store *s, int64_t user_id, uint32_t row) {
+    table_entry *t = s->table.base;
+    size_t mask = s->table_capacity - 1, i = home_of(s, user_id);
+    while (t[i].row1 != 0) i = (i + 1) & mask;
+    t[i].user_id = user_id;
+    t[i].row1 = row + 1;
+}
+
+/* Empties entry i, then shifts back each following entry of the cluster that
+ * may move closer to its home: a later entry moves into the hole unless its
+ * home lies cyclically in (hole, its position]. */
+static void table_erase(sr_user_store *s, size_t i) {
+    table_entry *t = s->table.base;
+    size_t mask = s->table_capacity - 1;
+    for (size_t j = (i + 1) & mask; t[j].row1 != 0; j = (j + 1) & mask) {
+        size_t home = home_of(s, t[j].user_id);
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            t[i] = t[j];
+            i = j;
+        }
+    }
+    t[i].row1 = 0;
+    t[i].user_id = 0;
+}
+
+/* Doubles the table, reinserting every entry. The old table stays on failure. */
+static sr_status table_grow(sr_user_store *s, sr_error *err) {
+    sr_region old = s->table, grown = {0};
+    size_t old_capacity = s->table_capacity;
+    sr_status status = sr_region_reserve(&grown, 2 * old_capacity * sizeof(table_entry), err);
+    if (status != SR_OK) return status;
+    s->table = grown;
+    s->table_capacity = 2 * old_capacity;
+    const table_entry *t = old.base;
+    for (size_t i = 0; i < old_capacity; i++)
+        if (t[i].row1 != 0) table_put(s, t[i].user_id, t[i].row1 - 1);
+    sr_region_free(&old);
+    return SR_OK;
+}
+
+/* ---- Rows ---- */
+
+/* Grows every field array to room for half as many rows again (at least 64,
+ * at most max_users). On failure some arrays may be larger already; they are
+ * counted as held and reused by the next attempt. */
+static sr_status rows_grow(sr_user_store *s, sr_error *err) {
+    size_t capacity = s->row_capacity + s->row_capacity / 2;
+    if (capacity < 64) capacity = 64;
+    if (capacity > s->config.max_users) capacity = s->config.max_users;
+    for (int f = 0; f < FIELD_COUNT; f++) {
+        sr_status status = sr_region_reserve(&s->field[f], capacity * s->field_row_bytes[f], err);
+        if (status != SR_OK) return status;
+    }
+    s->row_capacity = capacity;
+    return SR_OK;
+}
+
+static uint32_t row_take(sr_user_store *s) {
+    if (s->free_head != 0) {
+        uint32_t row = s->free_head - 1;
+        s->free_head = (uint32_t)FIELD(s, FIELD_USER_ID, int64_t)[row];
+        return row;
+    }
+    return (uint32_t)s->rows_used++;
+}
+
+static void row_init(sr_user_store *s, uint32_t row, int64_t user_id, int64_t now_ms) {
+    size_t T = s->window;
+    FIELD(s, FIELD_USER_ID, int64_t)[row] = user_id;
+    memset(FIELD(s, FIELD_HIDDEN, float) + row * s->stride, 0, s->stride * sizeof(float));
+    memset(FIELD(s, FIELD_RECENT_ROWS, int32_t) + row * T, 0, T * sizeof(int32_t));
+    memset(FIELD(s, FIELD_RECENT_TYPES, uint8_t) + row * T, 0, T);
+    FIELD(s, FIELD_RECENT_COUNT, uint16_t)[row] = 0;
+    FIELD(s, FIELD_RECENT_HEAD, uint16_t)[row] = 0;
+    FIELD(s, FIELD_APPLIED, uint64_t)[row] = 0;
+    FIELD(s, FIELD_SEQUENCE_HASH, uint64_t)[row] = SR_USER_STORE_HASH_SEED;
+    FIELD(s, FIELD_LAST_EVENT, int64_t)[row] = now_ms;
+    FIELD(s, FIELD_LAST_SCORED, int64_t)[row] = 0;
+    FIELD(s, FIELD_SINCE_SCORED, uint32_t)[row] = 0;
+    FIELD(s, FIELD_PARTITION, int32_t)[row] = -1;
+    FIELD(s, FIELD_OFFSET, int64_t)[row] = -1;
+    FIELD(s, FIELD_FLAGS, uint8_t)[row] = ROW_LIVE;
+}
+
+/* Removes the user in table entry position, whose row is row. */
+static void remove_at(sr_user_store *s, size_t position, uint32_t row) {
+    table_erase(s, position);
+    uint8_t *flags = FIELD(s, FIELD_FLAGS, uint8_t);
+    if (flags[row] & ROW_DIRTY) s->dirty_users--;
+    flags[row] = 0;
+    FIELD(s, FIELD_USER_ID, int64_t)[row] = (int64_t)s->free_head;
+    s->free_head = row + 1;
+    s->users--;
+}
+
+/* Tells the caller, then removes the live user in row. */
+static void remove_row_notified(sr_user_store *s, uint32_t row, sr_user_removal why) {
+    int64_t user_id = FIELD(s, FIELD_USER_ID, int64_t)[row];
+    if (s->config.on_removed)
+        s->config.on_removed(s->config.on_removed_context, s, row, user_id, why);
+    remove_at(s, table_position(s, user_id), row);
+}
+
+static void evict_one(sr_user_store *s) {
+    const uint8_t *flags = FIELD(s, FIELD_FLAGS, uint8_t);
+    const int64_t *last = FIELD(s, FIELD_LAST_EVENT, int64_t);
+    size_t victim = SIZE_MAX;
+    for (uint32_t k = 0; k < s->samples; k++) {
+        size_t row = random_below(s, s->rows_used);
+        if ((flags[row] & ROW_LIVE) && (victim == SIZE_MAX || last[row] < last[victim])) victim = row;
+    }
+    /* Unreachable at the cap (every row is live), kept so that it never fails. */
+    for (size_t row = 0; victim == SIZE_MAX && row < s->rows_used; row++)
+        if (flags[row] & ROW_LIVE) victim = row;
+    remove_row_notified(s, (uint32_t)victim, SR_USER_EVICTED);
+    s->evictions++;
+}
+
+/* ---- Users ---- */
+
+sr_status sr_user_store_upsert(sr_user_store *store, int64_t user_id, int64_t now_ms,
+                               uint32_t *slot, bool *inserted, sr_error *err) {
+    size_t position = table_position(store, user_id);
+    if (position != SIZE_MAX) {
+        *slot = ((const table_entry *)store->table.base)[position].row1 - 1;
+        if (inserted) *inserted = false;
+        return SR_OK;
+    }
+    if (store->users >= store->config.max_users) {
+        evict_one(store); /* at the cap, table and rows have room for max_users */
+    } else {
+        sr_status status = SR_OK;
+        if ((store->users + 1) > store->table_capacity / 4 * 3) status = table_grow(store, err);
+        if (status == SR_OK && store->free_head == 0 && store->rows_used == store->row_capacity)
+            status = rows_grow(store, err);
+        if (status != SR_OK) return sr_error_wrap(err, status, "user store: inserting a user");
+    }
+    uint32_t row = row_take(store);
+    row_init(store, row, user_id, now_ms);
+    table_put(store, user_id, row);
+    store->users++;
+    *slot = row;
+    if (inserted) *inserted = true;
+    return SR_OK;
+}
+
+bool sr_user_store_find(const sr_user_store *store, int64_t user_id, uint32_t *slot) {
+    size_t position = table_position(store, user_id);
+    if (position == SIZE_MAX) return false;
+    if (slot) *slot = ((const table_entry *)store->table.base)[position].row1 - 1;
+    return true;
+}
+
+bool sr_user_store_remove(sr_user_store *store, int64_t user_id) {
+    size_t position = table_position(store, user_id);
+    if (position == SIZE_MAX) return false;
+    remove_at(store, position, ((const table_entry *)store->table.base)[position].row1 - 1);
+    return true;
+}
+
+size_t sr_user_store_expire(sr_user_store *store, int64_t now_ms, size_t max_rows) {
+    int64_t idle = store->config.idle_expiry_ms;
+    if (idle <= 0 || store->users == 0) return 0;
+    if (max_rows > store->rows_used) max_rows = store->rows_used;
+    const uint8_t *flags = FIELD(store, FIELD_FLAGS, uint8_t);
+    const int64_t *last = FIELD(store, FIELD_LAST_EVENT, int64_t);
+    size_t removed = 0;
+    for (size_t n = 0; n < max_rows; n++) {
+        if (store->expire_cursor >= store->rows_used) store->expire_cursor = 0;
+        size_t row = store->expire_cursor++;
+        /* Idle longer than idle: now - last > idle, without overflow. */
+        if ((flags[row] & ROW_LIVE) && last[row] < now_ms &&
+            (uint64_t)now_ms - (uint64_t)last[row] > (uint64_t)idle) {
+            remove_row_notified(store, (uint32_t)row, SR_USER_EXPIRED);
+            removed++;
+        }
+    }
+    store->expirations += removed;
+    return removed;
+}
+
+/* ---- Fields ---- */
+
+float *sr_user_store_hidden(sr_user_store *store, uint32_t slot) {
+    return FIELD(store, FIELD_HIDDEN, float) + (size_t)slot * store->stride;
+}
+
+int64_t sr_user_store_user_id(const sr_user_store *store, uint32_t slot) {
+    return FIELD(store, FIELD_USER_ID, int64_t)[slot];
+}
+
+void sr_user_store_view(sr_user_store *store, uint32_t slot, sr_user_state_view *view) {
+    size_t T = store->window;
+    view->hidden = sr_user_store_hidden(store, slot);
+    view->recent_rows = FIELD(store, FIELD_RECENT_ROWS, int32_t) + (size_t)slot * T;
+    view->recent_types = FIELD(store, FIELD_RECENT_TYPES, uint8_t) + (size_t)slot * T;
+    view->recent_count = FIELD(store, FIELD_RECENT_COUNT, uint16_t)[slot];
+    view->recent_head = FIELD(store, FIELD_RECENT_HEAD, uint16_t)[slot];
+}
+
+void sr_user_store_view_save(sr_user_store *store, uint32_t slot, const sr_user_state_view *view) {
+    size_t T = store->window;
+    FIELD(store, FIELD_RECENT_COUNT, uint16_t)[slot] =
+        (uint16_t)(view->recent_count < T ? view->recent_count : T);
+    FIELD(store, FIELD_RECENT_HEAD, uint16_t)[slot] = (uint16_t)(view->recent_head % T);
+}
+
+static void set_dirty(sr_user_store *s, uint32_t slot, bool dirty) {
+    uint8_t *flag = &FIELD(s, FIELD_FLAGS, uint8_t)[slot];
+    bool was = (*flag & ROW_DIRTY) != 0;
+    if (dirty && !was) *flag |= ROW_DIRTY, s->dirty_users++;
+    if (!dirty && was) *flag &= (uint8_t)~ROW_DIRTY, s->dirty_users--;
+}
+
+void sr_user_store_meta(const sr_user_store *store, uint32_t slot, sr_user_meta *meta) {
+    const sr_user_store *s = store;
+    meta->user_id = FIELD(s, FIELD_USER_ID, int64_t)[slot];
+    meta->applied_events = FIELD(s, FIELD_APPLIED, uint64_t)[slot];
+    meta->sequence_hash = FIELD(s, FIELD_SEQUENCE_HASH, uint64_t)[slot];
+    meta->last_event_time_ms = FIELD(s, FIELD_LAST_EVENT, int64_t)[slot];
+    meta->last_scored_at_ms = FIELD(s, FIELD_LAST_SCORED, int64_t)[slot];
+    meta->events_since_scored = FIELD(s, FIELD_SINCE_SCORED, uint32_t)[slot];
+    meta->source_partition = FIELD(s, FIELD_PARTITION, int32_t)[slot];
+    meta->source_offset = FIELD(s, FIELD_OFFSET, int64_t)[slot];
+    meta->dirty = (FIELD(s, FIELD_FLAGS, uint8_t)[slot] & ROW_DIRTY) != 0;
+}
+
+void sr_user_store_set_meta(sr_user_store *store, uint32_t slot, const sr_user_meta *meta) {
+    sr_user_store *s = store;
+    FIELD(s, FIELD_APPLIED, uint64_t)[slot] = meta->applied_events;
+    FIELD(s, FIELD_SEQUENCE_HASH, uint64_t)[slot] = meta->sequence_hash;
+    FIELD(s, FIELD_LAST_EVENT, int64_t)[slot] = meta->last_event_time_ms;
+    FIELD(s, FIELD_LAST_SCORED, int64_t)[slot] = meta->last_scored_at_ms;
+    FIELD(s, FIELD_SINCE_SCORED, uint32_t)[slot] = meta->events_since_scored;
+    FIELD(s, FIELD_PARTITION, int32_t)[slot] = meta->source_partition;
+    FIELD(s, FIELD_OFFSET, int64_t)[slot] = meta->source_offset;
+    set_dirty(s, slot, meta->dirty);
+}
+
+void sr_user_store_applied(sr_user_store *store, uint32_t slot, const sr_user_store_event *event) {
+    sr_user_store *s = store;
+    FIELD(s, FIELD_APPLIED, uint64_t)[slot]++;
+    uint64_t *hash = &FIELD(s, FIELD_SEQUENCE_HASH, uint64_t)[slot];
+    *hash = sr_user_store_hash_step(*hash, event->item_id, event->event_type);
+    FIELD(s, FIELD_LAST_EVENT, int64_t)[slot] = event->event_time_ms;
+    FIELD(s, FIELD_SINCE_SCORED, uint32_t)[slot]++;
+    FIELD(s, FIELD_PARTITION, int32_t)[slot] = event->partition;
+    FIELD(s, FIELD_OFFSET, int64_t)[slot] = event->offset;
+    set_dirty(s, slot, true);
+}
+
+void sr_user_store_scored(sr_user_store *store, uint32_t slot, int64_t now_ms) {
+    FIELD(store, FIELD_LAST_SCORED, int64_t)[slot] = now_ms;
+    FIELD(store, FIELD_SINCE_SCORED, uint32_t)[slot] = 0;
+}
+
+void sr_user_store_clear_dirty(sr_user_store *store, uint32_t slot) {
+    set_dirty(store, slot, false);
+}
+
+/* ---- Iteration and figures ---- */
+
+static bool next_with(const sr_user_store *s, uint8_t flag, uint32_t *cursor, uint32_t *slot) {
+    const uint8_t *flags = FIELD(s, FIELD_FLAGS, uint8_t);
+    size_t row = *cursor;
+    for (; row < s->rows_used; row++) {
+        if (flags[row] & flag) {
+            *slot = (uint32_t)row;
+            *cursor = (uint32_t)row + 1;
+            return true;
+        }
+    }
+    *cursor = (uint32_t)row;
+    return false;
+}
+
+bool sr_user_store_next(const sr_user_store *store, uint32_t *cursor, uint32_t *slot) {
+    return store->users != 0 && next_with(store, ROW_LIVE, cursor, slot);
+}
+
+bool sr_user_store_next_dirty(const sr_user_store *store, uint32_t *cursor, uint32_t *slot) {
+    return store->dirty_users != 0 && next_with(store, ROW_DIRTY, cursor, slot);
+}
+
+void sr_user_store_stats_get(const sr_user_store *store, sr_user_store_stats *stats) {
+    const sr_user_store *s = store;
+    memset(stats, 0, sizeof *stats);
+    stats->users = s->users;
+    stats->max_users = s->config.max_users;
+    stats->table_capacity = s->table_capacity;
+    stats->row_capacity = s->row_capacity;
+    stats->bytes_held = sizeof *s + s->table.bytes;
+    for (int f = 0; f < FIELD_COUNT; f++) {
+        stats->row_bytes += s->field_row_bytes[f];
+        stats->bytes_held += s->field[f].bytes;
+    }
+    stats->dirty_users = s->dirty_users;
+    stats->evictions = s->evictions;
+    stats->expirations = s->expirations;
+}
