@@ -148,6 +148,10 @@ typedef struct sr_eval_options {
     sr_eval_ties ties;
     size_t batch;                        /* users per scorer call */
     const sr_eval_negatives *negatives;  /* required for SR_EVAL_SAMPLED */
+    /* Full ranking as S3-Rec's code does it: a target that repeats an item of
+     * the history is masked with it, so it always counts as a miss (Yelp has
+     * such targets; the other shared files have none). Off by default. */
+    int mask_repeated_target;
 } sr_eval_options;
 
 /* Full ranking, test split, pessimistic ties, batches of 256. */

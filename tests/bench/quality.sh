@@ -34,7 +34,8 @@ for name in "${files[@]}"; do
     train=$("$bin" trainer --input "$file" --format lines --out "$model" --curve "$out/$name-$seed.csv" \
               --seed "$seed" --no-progress 2>"$out/$name-$seed.log")
     seconds=$(( $(date +%s) - started ))
-    full=$("$bin" eval --model "$model" --input "$file" --format lines --protocol full 2>/dev/null)
+    # --mask-repeated-target: S3-Rec's masking (only Yelp has repeated targets).
+    full=$("$bin" eval --model "$model" --input "$file" --format lines --protocol full --mask-repeated-target 2>/dev/null)
     if [ "$name" = lastfm ]; then
       sampled=$("$bin" eval --model "$model" --input "$file" --format lines --protocol sampled \
                   --negatives-file "$data/lastfm-s3rec/LastFM_sample.txt" 2>/dev/null)

@@ -110,6 +110,14 @@ START_TEST(history_is_masked_but_never_the_target) {
     ck_assert_double_eq_tol(m.hr5, 1, EPS);
     ck_assert_double_eq_tol(m.mrr, (1 + 1.0 / 3) / 2, EPS);
     ck_assert_double_eq_tol(m.candidates, (3 + 2) / 2.0, EPS);
+    /* S3-Rec's masking: user 5's repeated target is masked with its history:
+     * it ranks behind all 3 candidates (a miss for any cut-off below the
+     * catalogue); user 6 is unchanged at rank 2. */
+    o.mask_repeated_target = 1;
+    ck_assert_int_eq(sr_eval_run(&d, &o, record_scorer, &r, &m, NULL), SR_OK);
+    ck_assert_double_eq_tol(m.hr1, 0, EPS);
+    ck_assert_double_eq_tol(m.hr5, 1, EPS);
+    ck_assert_double_eq_tol(m.mrr, (1.0 / 4 + 1.0 / 3) / 2, EPS);
     sr_dataset_free(&d);
 }
 END_TEST

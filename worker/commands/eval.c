@@ -78,6 +78,8 @@ static void print_help(FILE *out) {
         "  --split test|valid      which target (default test)\n"
         "  --ties RULE             pessimistic (default: every tie ranks ahead of the\n"
         "                          target) or expected (mean over random tie orders)\n"
+        "  --mask-repeated-target  full ranking as S3-Rec's code: a target that repeats\n"
+        "                          a history item is masked too (always a miss)\n"
         "  --batch N               users per scoring call (default 256)\n"
         "  --on-bad-line POLICY    fail (default) or skip bad lines of the input\n"
         "  --log-level LEVEL       debug, info (default), warn, error\n"
@@ -125,7 +127,7 @@ static int parse_named(const char *flag, int value, const char *text, int *out) 
 
 enum {
     OPT_MODEL = 256, OPT_INPUT, OPT_FORMAT, OPT_PROTOCOL, OPT_NEGATIVES, OPT_SAMPLER,
-    OPT_NEGATIVES_FILE, OPT_SEED, OPT_SPLIT, OPT_BASELINE, OPT_TIES, OPT_BATCH,
+    OPT_NEGATIVES_FILE, OPT_SEED, OPT_SPLIT, OPT_BASELINE, OPT_TIES, OPT_MASK_REPEATED, OPT_BATCH,
     OPT_BAD_LINE, OPT_LOG_LEVEL,
 };
 
@@ -141,6 +143,7 @@ static const struct option long_options[] = {
     {"split", required_argument, NULL, OPT_SPLIT},
     {"baseline", required_argument, NULL, OPT_BASELINE},
     {"ties", required_argument, NULL, OPT_TIES},
+    {"mask-repeated-target", no_argument, NULL, OPT_MASK_REPEATED},
     {"batch", required_argument, NULL, OPT_BATCH},
     {"on-bad-line", required_argument, NULL, OPT_BAD_LINE},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
@@ -170,6 +173,9 @@ static int parse_word(int opt, const char *arg, struct eval_config *cfg) {
     case OPT_TIES:
         if (!parse_named("--ties", sr_eval_ties_parse(arg), arg, &v)) return 0;
         cfg->eval.ties = (sr_eval_ties)v;
+        return 1;
+    case OPT_MASK_REPEATED:
+        cfg->eval.mask_repeated_target = 1;
         return 1;
     case OPT_SPLIT:
         v = strcmp(arg, "test") == 0 ? SR_SPLIT_TEST : strcmp(arg, "valid") == 0 ? SR_SPLIT_VALID : -1;

@@ -55,6 +55,8 @@ static void rank_batch(const sr_dataset *data, const sr_eval_options *o, const s
         if (o->protocol == SR_EVAL_FULL) {
             for (size_t i = 0; i < q[b].length; i++) mask[q[b].rows[i]] = 1;
             rank = sr_eval_rank_full(row_scores, count, target, mask);
+            /* S3-Rec's code masks the whole history, a repeated target too. */
+            if (o->mask_repeated_target && mask[target]) rank.greater = rank.candidates;
             for (size_t i = 0; i < q[b].length; i++) mask[q[b].rows[i]] = 0;
         } else {
             const sr_eval_negatives *neg = o->negatives;
