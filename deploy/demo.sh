@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's first command: streamrec on its embedded broker, end to end as far
 # as it is built today — start the broker, replay a stream into the event topic,
-# read it back. Arguments are passed to `streamrec replay` (default: a synthetic
+# read it back, train the model on the topic and publish it to the model topic.
+# Arguments are passed to `streamrec replay` (default: a synthetic
 # stream of 200,000 events). Installs what it needs; safe to run twice.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,3 +37,7 @@ echo "== the first events of the stream, read back from the broker"
 echo "== records per partition"
 "$bin" tail --topic user-events --from-beginning --exit-at-end |
   awk -F'[:,]' '{n[$2]++} END {for (p in n) printf "   partition %s: %d events\n", p, n[p]}' | sort
+
+echo "== training on the topic, publishing the model to model-updates"
+"$bin" trainer --topic user-events --out "$work/model.srm" --publish --epochs 5 --no-progress \
+  --log-level warn
