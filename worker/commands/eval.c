@@ -10,7 +10,6 @@
  * that fails to load), 2 on a usage error. The model is scored through the
  * serving path of sr_model.h (eval/model_scorer.c), the worker's own calls.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -18,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sr_cli.h"
 #include "sr_commands.h"
 #include "sr_dataset.h"
 #include "sr_eval.h"
@@ -108,23 +108,6 @@ static int usage_error(const char *fmt, ...) {
     return 0;
 }
 
-static int parse_count(const char *flag, const char *text, uint64_t min, uint64_t *out) {
-    char *end;
-    errno = 0;
-    unsigned long long value = strtoull(text, &end, 10);
-    if (*text < '0' || *text > '9' || *end || errno == ERANGE || value < min)
-        return usage_error(min ? "%s needs a positive integer, not '%s'"
-                               : "%s needs a non-negative integer, not '%s'", flag, text);
-    *out = value;
-    return 1;
-}
-
-static int parse_named(const char *flag, int value, const char *text, int *out) {
-    if (value < 0) return usage_error("%s does not know '%s'; see --help", flag, text);
-    *out = value;
-    return 1;
-}
-
 enum {
     OPT_MODEL = 256, OPT_INPUT, OPT_FORMAT, OPT_PROTOCOL, OPT_NEGATIVES, OPT_SAMPLER,
     OPT_NEGATIVES_FILE, OPT_SEED, OPT_SPLIT, OPT_BASELINE, OPT_TIES, OPT_MASK_REPEATED, OPT_BATCH,
@@ -158,20 +141,20 @@ static int parse_word(int opt, const char *arg, struct eval_config *cfg) {
     case OPT_FORMAT:
         v = sr_replay_kind_parse(arg);
         if (v == SR_REPLAY_SYNTHETIC) v = -1;
-        if (!parse_named("--format", v, arg, &v)) return 0;
+        if (!sr_cli_named("eval", "--format", v, arg, &v)) return 0;
         cfg->format = (sr_replay_kind)v;
         cfg->have_format = 1;
         return 1;
     case OPT_PROTOCOL:
-        if (!parse_named("--protocol", sr_eval_protocol_parse(arg), arg, &v)) return 0;
+        if (!sr_cli_named("eval", "--protocol", sr_eval_protocol_parse(arg), arg, &v)) return 0;
         cfg->eval.protocol = (sr_eval_protocol)v;
         return 1;
     case OPT_SAMPLER:
-        if (!parse_named("--sampler", sr_eval_sampler_parse(arg), arg, &v)) return 0;
+        if (!sr_cli_named("eval", "--sampler", sr_eval_sampler_parse(arg), arg, &v)) return 0;
         cfg->sampler = (sr_eval_sampler)v;
         return 1;
     case OPT_TIES:
-        if (!parse_named("--ties", sr_eval_ties_parse(arg), arg, &v)) return 0;
+        if (!sr_cli_named("eval", "--ties", sr_eval_ties_parse(arg), arg, &v)) return 0;
         cfg->eval.ties = (sr_eval_ties)v;
         return 1;
     case OPT_MASK_REPEATED:
@@ -179,7 +162,7 @@ static int parse_word(int opt, const char *arg, struct eval_config *cfg) {
         return 1;
     case OPT_SPLIT:
         v = strcmp(arg, "test") == 0 ? SR_SPLIT_TEST : strcmp(arg, "valid") == 0 ? SR_SPLIT_VALID : -1;
-        if (!parse_named("--split", v, arg, &v)) return 0;
+        if (!sr_cli_named("eval", "--split", v, arg, &v)) return 0;
         cfg->eval.split = (sr_split_part)v;
         return 1;
     case OPT_BASELINE:
@@ -189,11 +172,11 @@ static int parse_word(int opt, const char *arg, struct eval_config *cfg) {
         return 1;
     case OPT_BAD_LINE:
         v = strcmp(arg, "skip") == 0 ? SR_BAD_LINE_SKIP : strcmp(arg, "fail") == 0 ? SR_BAD_LINE_FAIL : -1;
-        if (!parse_named("--on-bad-line", v, arg, &v)) return 0;
+        if (!sr_cli_named("eval", "--on-bad-line", v, arg, &v)) return 0;
         cfg->on_bad_line = (sr_bad_line_policy)v;
         return 1;
     case OPT_LOG_LEVEL:
-        if (!parse_named("--log-level", sr_log_level_parse(arg), arg, &v)) return 0;
+        if (!sr_cli_named("eval", "--log-level", sr_log_level_parse(arg), arg, &v)) return 0;
         sr_log_set_level((sr_log_level)v);
         return 1;
     default: return 0;
@@ -208,13 +191,13 @@ static int parse_one(int opt, const char *arg, struct eval_config *cfg) {
     case OPT_INPUT: cfg->input = arg; return 1;
     case OPT_NEGATIVES_FILE: cfg->negatives_file = arg; return 1;
     case OPT_NEGATIVES:
-        if (!parse_count("--negatives", arg, 1, &value)) return 0;
+        if (!sr_cli_u64("eval", "--negatives", arg, 1, UINT64_MAX, &value)) return 0;
         if (value > 1000000) return usage_error("%s is at most 1000000, not '%s'", "--negatives", arg);
         cfg->negatives = value;
         return 1;
-    case OPT_SEED: return parse_count("--seed", arg, 0, &cfg->seed);
+    case OPT_SEED: return sr_cli_u64("eval", "--seed", arg, 0, UINT64_MAX, &cfg->seed);
     case OPT_BATCH:
-        if (!parse_count("--batch", arg, 1, &value)) return 0;
+        if (!sr_cli_u64("eval", "--batch", arg, 1, UINT64_MAX, &value)) return 0;
         if (value > 65536) return usage_error("%s is at most 65536, not '%s'", "--batch", arg);
         cfg->eval.batch = (size_t)value;
         return 1;

@@ -12,8 +12,8 @@
  * 1 on a failure (bad input under fail, a failed delivery, a flush timeout),
  * 2 on a usage or configuration error.
  */
-#include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,6 +28,7 @@
 #include "sr_buffer.h"
 #include "sr_clock.h"
 #include "sr_codec.h"
+#include "sr_cli.h"
 #include "sr_commands.h"
 #include "sr_kafka.h"
 #include "sr_log.h"
@@ -116,31 +117,6 @@ static void print_help(FILE *out) {
         SR_TOPIC_EVENTS);
 }
 
-/* Option values: each prints its own complaint and returns 0 on a bad value. */
-static int parse_count(const char *flag, const char *text, uint64_t *out) {
-    char *end;
-    errno = 0;
-    unsigned long long value = strtoull(text, &end, 10);
-    if (*text < '0' || *text > '9' || *end || errno == ERANGE) {
-        fprintf(stderr, "streamrec replay: %s needs a non-negative integer, not '%s'\n", flag, text);
-        return 0;
-    }
-    *out = value;
-    return 1;
-}
-
-static int parse_signed(const char *flag, const char *text, int64_t *out) {
-    char *end;
-    errno = 0;
-    long long value = strtoll(text, &end, 10);
-    if (!*text || *end || errno == ERANGE) {
-        fprintf(stderr, "streamrec replay: %s needs an integer, not '%s'\n", flag, text);
-        return 0;
-    }
-    *out = value;
-    return 1;
-}
-
 static int parse_policy(const char *text, sr_bad_line_policy *out) {
     if (strcmp(text, "skip") == 0) *out = SR_BAD_LINE_SKIP;
     else if (strcmp(text, "fail") == 0) *out = SR_BAD_LINE_FAIL;
@@ -148,26 +124,6 @@ static int parse_policy(const char *text, sr_bad_line_policy *out) {
         fprintf(stderr, "streamrec replay: --on-bad-line must be skip or fail, not '%s'\n", text);
         return 0;
     }
-    return 1;
-}
-
-static int parse_enum(const char *flag, int value, const char *text, int *out) {
-    if (value < 0) {
-        fprintf(stderr, "streamrec replay: %s does not know '%s'; see --help\n", flag, text);
-        return 0;
-    }
-    *out = value;
-    return 1;
-}
-
-static int parse_rate(const char *text, double *out) {
-    char *end;
-    double value = strtod(text, &end);
-    if (!*text || *end || !(value >= 0)) {
-        fprintf(stderr, "streamrec replay: --rate needs a number >= 0, not '%s'\n", text);
-        return 0;
-    }
-    *out = value;
     return 1;
 }
 
@@ -208,21 +164,21 @@ static const struct option long_options[] = {
 static int parse_source_number(int opt, const char *text, sr_replay_options *o) {
     uint64_t value;
     switch (opt) {
-    case OPT_SEED: return parse_count("--seed", text, &o->seed);
-    case OPT_USERS: return parse_count("--users", text, &o->users);
-    case OPT_ITEMS: return parse_count("--items", text, &o->items);
-    case OPT_EVENTS: return parse_count("--events", text, &o->events);
-    case OPT_STEP: return parse_signed("--time-step", text, &o->time_step_ms);
+    case OPT_SEED: return sr_cli_u64("replay", "--seed", text, 0, UINT64_MAX, &o->seed);
+    case OPT_USERS: return sr_cli_u64("replay", "--users", text, 0, UINT64_MAX, &o->users);
+    case OPT_ITEMS: return sr_cli_u64("replay", "--items", text, 0, UINT64_MAX, &o->items);
+    case OPT_EVENTS: return sr_cli_u64("replay", "--events", text, 0, UINT64_MAX, &o->events);
+    case OPT_STEP: return sr_cli_i64("replay", "--time-step", text, &o->time_step_ms);
     case OPT_START:
-        if (strcmp(text, "now") != 0) return parse_signed("--start-time", text, &o->start_time_ms);
+        if (strcmp(text, "now") != 0) return sr_cli_i64("replay", "--start-time", text, &o->start_time_ms);
         o->start_time_ms = sr_wall_clock_ms();
         return 1;
     case OPT_CLUSTER:
-        if (!parse_count("--cluster-size", text, &value)) return 0;
+        if (!sr_cli_u64("replay", "--cluster-size", text, 0, UINT64_MAX, &value)) return 0;
         o->cluster_size = value > UINT32_MAX ? UINT32_MAX : (uint32_t)value;
         return 1;
     case OPT_BAD_LINE_LOG:
-        if (!parse_count("--bad-line-log", text, &value)) return 0;
+        if (!sr_cli_u64("replay", "--bad-line-log", text, 0, UINT64_MAX, &value)) return 0;
         o->bad_line_log_limit = value > UINT32_MAX ? UINT32_MAX : (uint32_t)value;
         return 1;
     default: return 0;
@@ -236,25 +192,25 @@ static int parse_one(int opt, const char *arg, struct replay_config *cfg) {
     int value;
     switch (opt) {
     case OPT_FORMAT:
-        if (!parse_enum("--format", sr_replay_kind_parse(arg), arg, &value)) return 0;
+        if (!sr_cli_named("replay", "--format", sr_replay_kind_parse(arg), arg, &value)) return 0;
         cfg->kind = (sr_replay_kind)value;
         return 1;
     case OPT_WIRE:
-        if (!parse_enum("--wire", sr_wire_format_parse(arg), arg, &value)) return 0;
+        if (!sr_cli_named("replay", "--wire", sr_wire_format_parse(arg), arg, &value)) return 0;
         cfg->wire = (sr_wire_format)value;
         return 1;
     case OPT_LOG_LEVEL:
-        if (!parse_enum("--log-level", sr_log_level_parse(arg), arg, &value)) return 0;
+        if (!sr_cli_named("replay", "--log-level", sr_log_level_parse(arg), arg, &value)) return 0;
         sr_log_set_level((sr_log_level)value);
         return 1;
     case OPT_BAD_LINE: return parse_policy(arg, &cfg->source.on_bad_line);
     case OPT_INPUT: cfg->path = arg; return 1;
     case OPT_TOPIC: cfg->topic = arg; return 1;
     case OPT_BOOTSTRAP: cfg->bootstrap = arg; return 1;
-    case OPT_RATE: return parse_rate(arg, &cfg->rate);
-    case OPT_LIMIT: return parse_count("--limit", arg, &cfg->limit);
+    case OPT_RATE: return sr_cli_double("replay", "--rate", arg, 0, INFINITY, &cfg->rate);
+    case OPT_LIMIT: return sr_cli_u64("replay", "--limit", arg, 0, UINT64_MAX, &cfg->limit);
     case OPT_FLUSH:
-        if (!parse_count("--flush-timeout", arg, &seconds)) return 0;
+        if (!sr_cli_u64("replay", "--flush-timeout", arg, 0, UINT64_MAX, &seconds)) return 0;
         cfg->flush_timeout_ms = seconds > 86400 ? 86400000 : (int)seconds * 1000;
         return 1;
     case OPT_DRY_RUN: cfg->dry_run = 1; return 1;

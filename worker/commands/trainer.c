@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "commands/trainer_internal.h"
+#include "sr_cli.h"
 #include "sr_commands.h"
 #include "sr_log.h"
 #include "sr_topics.h"
@@ -118,38 +119,11 @@ static void defaults(struct trainer_options *o) {
 
 /* ---- option parsing: each helper prints its complaint and returns 0 ---- */
 
-static int parse_uint(const char *flag, const char *text, uint32_t min, uint32_t *out) {
-    char *end;
-    unsigned long long value = strtoull(text, &end, 10);
-    if (*text < '0' || *text > '9' || *end || value < min || value > UINT32_MAX) {
-        fprintf(stderr, "streamrec trainer: %s needs an integer >= %u, not '%s'\n", flag, min, text);
-        return 0;
-    }
-    *out = (uint32_t)value;
-    return 1;
-}
-
 static int parse_float(const char *flag, const char *text, double min, double max, float *out) {
-    char *end;
-    double value = strtod(text, &end);
-    if (!*text || *end || !(value >= min && value <= max)) {
-        fprintf(stderr, "streamrec trainer: %s needs a number in [%g, %g], not '%s'\n", flag, min, max,
-                text);
-        return 0;
-    }
+    double value;
+    if (!sr_cli_double("trainer", flag, text, min, max, &value)) return 0;
     *out = (float)value;
     return 1;
-}
-
-static int parse_choice(const char *flag, const char *text, const char *const *names, int count,
-                        int *out) {
-    for (int i = 0; i < count; i++)
-        if (strcmp(text, names[i]) == 0) {
-            *out = i;
-            return 1;
-        }
-    fprintf(stderr, "streamrec trainer: %s does not know '%s'; see --help\n", flag, text);
-    return 0;
 }
 
 enum {
@@ -216,36 +190,36 @@ static int parse_one(int opt, const char *arg, struct trainer_options *o) {
     switch (opt) {
     case OPT_INPUT: o->input = arg; return 1;
     case OPT_FORMAT:
-        if (!parse_choice("--format", arg, formats, 3, &choice)) return 0;
+        if (!sr_cli_choice("trainer", "--format", arg, formats, 3, &choice)) return 0;
         o->format = sr_replay_kind_parse(formats[choice]);
         return 1;
     case OPT_TOPIC: o->topic = arg; return 1;
     case OPT_BOOTSTRAP: o->bootstrap = arg; return 1;
     case OPT_WIRE:
-        if (!parse_choice("--wire", arg, wires, 2, &choice)) return 0;
+        if (!sr_cli_choice("trainer", "--wire", arg, wires, 2, &choice)) return 0;
         o->wire = (sr_wire_format)sr_wire_format_parse(wires[choice]);
         return 1;
-    case OPT_EMBED: return parse_uint("--embed-dim", arg, 1, &o->model.embed_dim);
-    case OPT_HIDDEN: return parse_uint("--hidden-dim", arg, 1, &o->model.hidden_dim);
-    case OPT_WINDOW: return parse_uint("--window", arg, 1, &o->model.window);
+    case OPT_EMBED: return sr_cli_u32("trainer", "--embed-dim", arg, 1, &o->model.embed_dim);
+    case OPT_HIDDEN: return sr_cli_u32("trainer", "--hidden-dim", arg, 1, &o->model.hidden_dim);
+    case OPT_WINDOW: return sr_cli_u32("trainer", "--window", arg, 1, &o->model.window);
     case OPT_CELL:
-        if (!parse_choice("--cell", arg, cells, 2, &choice)) return 0;
+        if (!sr_cli_choice("trainer", "--cell", arg, cells, 2, &choice)) return 0;
         o->model.cell = choice ? SR_CELL_ELMAN : SR_CELL_GRU;
         return 1;
     case OPT_ATTENTION:
-        if (!parse_choice("--attention", arg, attentions, 3, &choice)) return 0;
+        if (!sr_cli_choice("trainer", "--attention", arg, attentions, 3, &choice)) return 0;
         o->model.attention = (sr_attention_kind)choice;
         return 1;
     case OPT_UNTIED: o->model.tied_embeddings = 0; return 1;
     case OPT_LOSS:
-        if (!parse_choice("--loss", arg, losses, 2, &choice)) return 0;
+        if (!sr_cli_choice("trainer", "--loss", arg, losses, 2, &choice)) return 0;
         o->train.loss = choice ? SR_LOSS_SAMPLED_SOFTMAX : SR_LOSS_FULL_SOFTMAX;
         return 1;
-    case OPT_NEGATIVES: return parse_uint("--negatives", arg, 1, &o->train.negatives);
+    case OPT_NEGATIVES: return sr_cli_u32("trainer", "--negatives", arg, 1, &o->train.negatives);
     case OPT_LR: return parse_float("--lr", arg, 1e-7, 10, &o->train.learning_rate);
-    case OPT_BATCH: return parse_uint("--batch-size", arg, 1, &o->train.batch_size);
-    case OPT_MAX_LENGTH: return parse_uint("--max-length", arg, 2, &o->train.max_length);
-    case OPT_BPTT: return parse_uint("--bptt", arg, 1, &o->train.bptt_length);
+    case OPT_BATCH: return sr_cli_u32("trainer", "--batch-size", arg, 1, &o->train.batch_size);
+    case OPT_MAX_LENGTH: return sr_cli_u32("trainer", "--max-length", arg, 2, &o->train.max_length);
+    case OPT_BPTT: return sr_cli_u32("trainer", "--bptt", arg, 1, &o->train.bptt_length);
     case OPT_DROPOUT:
         if (!parse_float("--dropout", arg, 0, 0.95, &value)) return 0;
         o->train.dropout_input = o->train.dropout_output = value;
@@ -253,11 +227,11 @@ static int parse_one(int opt, const char *arg, struct trainer_options *o) {
     case OPT_WEIGHT_DECAY: return parse_float("--weight-decay", arg, 0, 1, &o->train.weight_decay);
     case OPT_CLIP: return parse_float("--clip", arg, 0, 1e6, &o->train.clip_norm);
     case OPT_SEED:
-        if (!parse_uint("--seed", arg, 0, &number)) return 0;
+        if (!sr_cli_u32("trainer", "--seed", arg, 0, &number)) return 0;
         o->train.seed = number;
         return 1;
-    case OPT_EPOCHS: return parse_uint("--epochs", arg, 1, &o->fit.max_epochs);
-    case OPT_PATIENCE: return parse_uint("--patience", arg, 1, &o->fit.patience);
+    case OPT_EPOCHS: return sr_cli_u32("trainer", "--epochs", arg, 1, &o->fit.max_epochs);
+    case OPT_PATIENCE: return sr_cli_u32("trainer", "--patience", arg, 1, &o->fit.patience);
     case OPT_BUDGET:
         if (!parse_float("--time-budget", arg, 1, 1e7, &value)) return 0;
         o->fit.time_budget_seconds = value;
@@ -278,7 +252,7 @@ static int parse_one(int opt, const char *arg, struct trainer_options *o) {
     }
     case OPT_NO_PROGRESS: o->progress = 0; return 1;
     case OPT_LOG_LEVEL:
-        if (!parse_choice("--log-level", arg, levels, 4, &choice)) return 0;
+        if (!sr_cli_choice("trainer", "--log-level", arg, levels, 4, &choice)) return 0;
         sr_log_set_level((sr_log_level)choice);
         return 1;
     case OPT_CONTINUOUS: o->continuous = 1; return 1;
@@ -287,10 +261,10 @@ static int parse_one(int opt, const char *arg, struct trainer_options *o) {
         o->trigger.interval_seconds = value;
         return 1;
     case OPT_RETRAIN_EVENTS:
-        if (!parse_uint("--retrain-events", arg, 1, &number)) return 0;
+        if (!sr_cli_u32("trainer", "--retrain-events", arg, 1, &number)) return 0;
         o->trigger.events = number;
         return 1;
-    case OPT_FINETUNE_EPOCHS: return parse_uint("--finetune-epochs", arg, 1, &o->finetune_epochs);
+    case OPT_FINETUNE_EPOCHS: return sr_cli_u32("trainer", "--finetune-epochs", arg, 1, &o->finetune_epochs);
     case 'X':
         if (sr_kafka_settings_add(&o->kafka, arg, &err) == SR_OK) return 1;
         fprintf(stderr, "streamrec trainer: %s\n", err.message);
