@@ -5,11 +5,11 @@ The same model, loss, optimiser, batching and validation as the C trainer's
 defaults (include/sr_model.h, include/sr_train.h, worker/model, worker/train),
 written as a PyTorch user would write it, on the CPU:
 
-  x_t = item_embed[item] + type_embed[type]                 (dropout 0.3)
+  x_t = item_embed[item] + type_embed[type]                 (dropout 0.65)
   h_t = GRU(x_t, h_{t-1})                                   nn.GRU (see below)
   q_t = A h_t;  s_j = q_t . e_j / sqrt(E) over the last T = 8 item embeddings
         (the current one included);  c_t = sum_j softmax(s)_j e_j
-  u_t = W_o [h_t ; c_t] + b_o                               (dropout 0.3 on [h;c])
+  u_t = W_o [h_t ; c_t] + b_o                               (dropout 0.65 on [h;c])
   logits = item_embed u_t + out_bias                        (tied embeddings)
   loss = full softmax cross-entropy, mean over the batch's predicted events
   Adam (lr 5e-3, 0.9, 0.999, 1e-8), global grad-norm clip 5
@@ -77,7 +77,7 @@ def load_lines(path):
 
 
 class StreamrecModel(nn.Module):
-    def __init__(self, items, embed_dim=64, hidden_dim=64, window=8, dropout=0.3, cell="fused"):
+    def __init__(self, items, embed_dim=64, hidden_dim=64, window=8, dropout=0.65, cell="fused"):
         super().__init__()
         E, H = embed_dim, hidden_dim
         self.E, self.H, self.T, self.cell = E, H, window, cell
@@ -252,7 +252,7 @@ def main():
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--max-length", type=int, default=50)
     p.add_argument("--lr", type=float, default=5e-3)
-    p.add_argument("--dropout", type=float, default=0.3)
+    p.add_argument("--dropout", type=float, default=0.65)  # sr_train_config_init's
     p.add_argument("--clip", type=float, default=5.0)
     p.add_argument("--seed", type=int, default=1)
     args = p.parse_args()

@@ -6,6 +6,10 @@
 # python3-torch (/usr/bin/python3).
 #
 #   tests/bench/train_vs_torch.sh [--input FILE] [--epochs K] [--threads N] [--cell fused|exact]
+#                                 [--dropout X]
+#
+# Both sides get the same hyperparameters: the trainer's defaults, and the
+# dropout given here (default 0.65, the trainer's) passed to both explicitly.
 #
 # Both train K epochs (patience K, so no early stop) with validation after each
 # epoch. Throughput: predicted events / training seconds over all K epochs
@@ -32,13 +36,15 @@ file=$data/amazon-beauty-s3rec/Beauty.txt
 epochs=5
 threads=$(nproc)
 cell=fused
+dropout=0.65
 while [ $# -gt 0 ]; do
   case "$1" in
   --input) file=$2; shift 2 ;;
   --epochs) epochs=$2; shift 2 ;;
   --threads) threads=$2; shift 2 ;;
   --cell) cell=$2; shift 2 ;;
-  -h|--help) sed -n "2,27p" "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  --dropout) dropout=$2; shift 2 ;;
+  -h|--help) sed -n "2,32p" "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "train_vs_torch: unknown argument '$1'; see --help" >&2; exit 2 ;;
   esac
 done
@@ -53,9 +59,9 @@ trap 'rm -rf "$out"' EXIT
 
 OPENBLAS_NUM_THREADS=$threads "$repo/build/streamrec" trainer --input "$file" --format lines \
   --out "$out/model.srm" --curve "$out/streamrec.csv" --epochs "$epochs" --patience "$epochs" \
-  --no-progress >"$out/streamrec.json" 2>"$out/streamrec.log"
+  --dropout "$dropout" --no-progress >"$out/streamrec.json" 2>"$out/streamrec.log"
 OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=$threads "$python" "$repo/tests/bench/torch_peer.py" \
-  --input "$file" --epochs "$epochs" --patience "$epochs" --threads "$threads" --cell "$cell" \
+  --input "$file" --epochs "$epochs" --patience "$epochs" --threads "$threads" --cell "$cell" --dropout "$dropout" \
   >"$out/torch.jsonl"
 
 "$python" - "$file" "$epochs" "$threads" "$out" <<'EOF'
