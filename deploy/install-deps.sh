@@ -7,7 +7,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
-  librdkafka-dev libavro-dev libjansson-dev libopenblas-dev
+  librdkafka-dev libavro-dev libjansson-dev libopenblas-dev libmicrohttpd-dev
   libssl-dev libisal-dev
   check libsubunit-dev
   clang
