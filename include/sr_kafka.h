@@ -32,7 +32,8 @@ sr_status sr_kafka_settings_add(sr_kafka_settings *settings, const char *assignm
                                 sr_error *err);
 void sr_kafka_settings_free(sr_kafka_settings *settings);
 
-/* A new librdkafka configuration: bootstrap.servers (if not NULL), then the
+/* A new librdkafka configuration: librdkafka's logs routed to sr_log
+ * (sr_kafka_conf_route_logs), bootstrap.servers (if not NULL), then the
  * settings; a key librdkafka rejects fails with SR_ERR_CONFIG naming it. */
 sr_status sr_kafka_conf_new(const sr_kafka_settings *settings, const char *bootstrap,
                             rd_kafka_conf_t **out, sr_error *err);
@@ -45,6 +46,13 @@ sr_status sr_kafka_conf_apply(rd_kafka_conf_t *conf, const sr_kafka_settings *se
 /* Sets one property on conf, failing with SR_ERR_CONFIG naming the key. */
 sr_status sr_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value,
                             sr_error *err);
+
+/* Makes every client created from conf log through sr_log (one JSON object
+ * per line, component "librdkafka", the client's name in the message) instead
+ * of librdkafka's own stderr format. sr_kafka_conf_new does it already; a conf
+ * made with rd_kafka_conf_new directly needs this call. The callback runs on
+ * librdkafka's internal threads (kafka_log.c). */
+void sr_kafka_conf_route_logs(rd_kafka_conf_t *conf);
 
 /* The bootstrap address to use when none is given: $STREAMREC_BOOTSTRAP, or
  * "127.0.0.1:9092". */

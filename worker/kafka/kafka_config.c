@@ -47,6 +47,7 @@ sr_status sr_kafka_conf_new(const sr_kafka_settings *settings, const char *boots
                             rd_kafka_conf_t **out, sr_error *err) {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     if (!conf) return sr_fail(err, SR_ERR_NOMEM, "out of memory");
+    sr_kafka_conf_route_logs(conf);
     sr_status status = SR_OK;
     if (bootstrap) status = sr_kafka_conf_set(conf, "bootstrap.servers", bootstrap, err);
     if (status == SR_OK) status = sr_kafka_conf_apply(conf, settings, err);
