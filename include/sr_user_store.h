@@ -91,6 +91,8 @@ typedef struct sr_user_meta {
     int32_t source_partition;     /* of the last applied event; -1 before any */
     int64_t source_offset;        /* of the last applied event; -1 before any */
     bool dirty;                   /* changed since its last changelog write */
+    int64_t pending_since_ms;     /* when the first event since the last scoring was received; 0 = none */
+    uint32_t model_generation;    /* the serving layer's: which model the state belongs to */
 } sr_user_meta;
 
 /* One applied event, as sr_user_store_applied records it. */
@@ -100,7 +102,15 @@ typedef struct sr_user_store_event {
     int64_t event_time_ms;
     int32_t partition;
     int64_t offset;
+    int64_t received_at_ms;       /* when the worker received it: starts the scoring delay */
 } sr_user_store_event;
+
+/* What the scoring scheduler reads of a user. */
+typedef struct sr_user_schedule_state {
+    uint32_t events_since_scored;
+    int64_t pending_since_ms;
+    int64_t last_scored_at_ms;
+} sr_user_schedule_state;
 
 typedef struct sr_user_store_stats {
     size_t users;
@@ -126,6 +136,12 @@ void sr_user_store_free(sr_user_store *store);
  * as it was. */
 sr_status sr_user_store_upsert(sr_user_store *store, int64_t user_id, int64_t now_ms,
                                uint32_t *slot, bool *inserted, sr_error *err);
+
+/* Evicts users (as an insertion at the cap would, callback included) until n
+ * more fit without eviction (n is capped at max_users). Returns how many it
+ * evicted. Lets a caller that holds slots across several inserts (a batch)
+ * make room first, so that none of the slots it holds is evicted under it. */
+size_t sr_user_store_make_room(sr_user_store *store, size_t n);
 
 /* Whether user_id is held; its slot in *slot (when not NULL). Never fails. */
 bool sr_user_store_find(const sr_user_store *store, int64_t user_id, uint32_t *slot);
@@ -157,11 +173,19 @@ void sr_user_store_set_meta(sr_user_store *store, uint32_t slot, const sr_user_m
 
 /* Records that event stepped the user: applied_events + 1, sequence_hash
  * stepped, last event time, source partition and offset, events_since_scored
- * + 1, dirty. (The ring is the model's: it pushes the event into the view.) */
+ * + 1 (pending since the event's received_at_ms when it was 0), dirty.
+ * (The ring is the model's: it pushes the event into the view.) */
 void sr_user_store_applied(sr_user_store *store, uint32_t slot, const sr_user_store_event *event);
 
-/* The user was scored at now_ms: last_scored_at = now_ms, events_since_scored = 0. */
+/* The user was scored at now_ms: last_scored_at = now_ms, events_since_scored = 0,
+ * nothing pending. */
 void sr_user_store_scored(sr_user_store *store, uint32_t slot, int64_t now_ms);
+void sr_user_store_schedule_state(const sr_user_store *store, uint32_t slot,
+                                  sr_user_schedule_state *state);
+
+/* The model generation a user's state was computed with (0 at insertion). */
+uint32_t sr_user_store_model_generation(const sr_user_store *store, uint32_t slot);
+void sr_user_store_set_model_generation(sr_user_store *store, uint32_t slot, uint32_t generation);
 
 /* The user's changelog record was written. */
 void sr_user_store_clear_dirty(sr_user_store *store, uint32_t slot);

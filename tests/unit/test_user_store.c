@@ -511,7 +511,8 @@ START_TEST(dirty_iteration_scoring_and_meta_restore) {
     /* A restored user carries every scalar field. */
     sr_user_meta in = {.applied_events = 12, .sequence_hash = 34, .last_event_time_ms = 56,
                        .last_scored_at_ms = 78, .events_since_scored = 9, .source_partition = 3,
-                       .source_offset = 1234, .dirty = true}, out;
+                       .source_offset = 1234, .dirty = true, .pending_since_ms = 77,
+                       .model_generation = 5}, out;
     slot = upsert(s, 1000, 0, NULL);
     sr_user_store_set_meta(s, slot, &in);
     memset(&out, 0, sizeof out); /* padding compares equal */
@@ -531,6 +532,61 @@ START_TEST(dirty_iteration_scoring_and_meta_restore) {
     }
     ck_assert_uint_eq(visited, 51);
     ck_assert_uint_eq(users_of(s), 25);
+    sr_user_store_free(s);
+}
+END_TEST
+
+START_TEST(scheduling_fields_and_generation) {
+    sr_user_store *s = store_new(2, 2, 10, 0);
+    uint32_t slot = upsert(s, 7, 0, NULL);
+    sr_user_schedule_state st;
+    sr_user_store_schedule_state(s, slot, &st);
+    ck_assert_uint_eq(st.events_since_scored, 0);
+    ck_assert_int_eq(st.pending_since_ms, 0);
+    /* The first unscored event starts the delay; later ones do not move it. */
+    sr_user_store_applied(s, slot, &(sr_user_store_event){.item_id = 1, .received_at_ms = 100});
+    sr_user_store_applied(s, slot, &(sr_user_store_event){.item_id = 2, .received_at_ms = 150});
+    sr_user_store_schedule_state(s, slot, &st);
+    ck_assert_uint_eq(st.events_since_scored, 2);
+    ck_assert_int_eq(st.pending_since_ms, 100);
+    sr_user_store_scored(s, slot, 160);
+    sr_user_store_schedule_state(s, slot, &st);
+    ck_assert_int_eq(st.pending_since_ms, 0);
+    ck_assert_int_eq(st.last_scored_at_ms, 160);
+    sr_user_store_applied(s, slot, &(sr_user_store_event){.item_id = 3, .received_at_ms = 170});
+    sr_user_store_schedule_state(s, slot, &st);
+    ck_assert_int_eq(st.pending_since_ms, 170);
+
+    ck_assert_uint_eq(sr_user_store_model_generation(s, slot), 0);
+    sr_user_store_set_model_generation(s, slot, 3);
+    ck_assert_uint_eq(sr_user_store_model_generation(s, slot), 3);
+    sr_user_store_free(s);
+}
+END_TEST
+
+START_TEST(make_room_evicts_ahead_of_inserts) {
+    static removal_log log;
+    log.count = 0;
+    sr_user_store_config c = {.hidden_floats = 2, .window = 2, .max_users = 10, .seed = 1,
+                              .on_removed = log_removal, .on_removed_context = &log};
+    sr_user_store *s;
+    sr_error err;
+    ck_assert_int_eq(sr_user_store_new(&c, &s, &err), SR_OK);
+    for (int64_t u = 0; u < 10; u++) upsert(s, u, u, NULL);
+    ck_assert_uint_eq(sr_user_store_make_room(s, 0), 0);
+    ck_assert_uint_eq(sr_user_store_make_room(s, 4), 4);
+    ck_assert_uint_eq(users_of(s), 6);
+    ck_assert_uint_eq(log.count, 4);
+    /* Four new users now fit without evicting anyone. */
+    for (int64_t u = 100; u < 104; u++) upsert(s, u, 100, NULL);
+    ck_assert_uint_eq(log.count, 4);
+    ck_assert_uint_eq(users_of(s), 10);
+    /* More than the cap empties the store at most. */
+    ck_assert_uint_eq(sr_user_store_make_room(s, 50), 10);
+    ck_assert_uint_eq(users_of(s), 0);
+    sr_user_store_stats st;
+    sr_user_store_stats_get(s, &st);
+    ck_assert_uint_eq(st.evictions, 14);
     sr_user_store_free(s);
 }
 END_TEST
@@ -584,7 +640,7 @@ START_TEST(config_is_checked) {
     sr_user_store_stats st;
     sr_user_store_stats_get(s, &st);
     ck_assert_uint_eq(st.users, 0);
-    ck_assert_uint_eq(st.row_bytes, 8 + 256 + 64 + 16 + 2 + 2 + 8 + 8 + 8 + 8 + 4 + 4 + 8 + 1);
+    ck_assert_uint_eq(st.row_bytes, 8 + 256 + 64 + 16 + 2 + 2 + 8 + 8 + 8 + 8 + 4 + 4 + 8 + 1 + 8 + 4);
     ck_assert_uint_gt(st.bytes_held, 0);
     uint32_t cursor = 0, slot;
     ck_assert(!sr_user_store_next(s, &cursor, &slot));
@@ -610,6 +666,8 @@ Suite *test_suite(void) {
     tcase_add_test(tc, view_steps_in_place_like_the_model);
     tcase_add_test(tc, hash_step_is_fnv1a_deterministic_and_order_sensitive);
     tcase_add_test(tc, dirty_iteration_scoring_and_meta_restore);
+    tcase_add_test(tc, scheduling_fields_and_generation);
+    tcase_add_test(tc, make_room_evicts_ahead_of_inserts);
     tcase_add_test(tc, same_seed_same_behaviour);
     tcase_add_test(tc, config_is_checked);
     suite_add_tcase(s, tc);

@@ -12,7 +12,8 @@
  *          floats, so 32-byte aligned), recent item rows (T int32), recent
  *          types (T uint8), ring count and head (uint16), applied events,
  *          sequence hash, last event time, last scored time, events since
- *          scored, source partition, source offset, flags (live, dirty).
+ *          scored, source partition, source offset, flags (live, dirty),
+ *          pending since, model generation.
  *          Grows by half, up to max_users rows; rows freed by a removal go on
  *          a free list (threaded through their user id) and are reused first.
  *
@@ -61,6 +62,8 @@ enum {
     FIELD_PARTITION,
     FIELD_OFFSET,
     FIELD_FLAGS,
+    FIELD_PENDING_SINCE,
+    FIELD_MODEL_GENERATION,
     FIELD_COUNT
 };
 
@@ -191,6 +194,8 @@ sr_status sr_user_store_new(const sr_user_store_config *config, sr_user_store **
     b[FIELD_PARTITION] = sizeof(int32_t);
     b[FIELD_OFFSET] = sizeof(int64_t);
     b[FIELD_FLAGS] = 1;
+    b[FIELD_PENDING_SINCE] = sizeof(int64_t);
+    b[FIELD_MODEL_GENERATION] = sizeof(uint32_t);
 
     status = sr_region_reserve(&s->table, s->table_capacity * sizeof(table_entry), err);
     if (status != SR_OK) {
@@ -304,6 +309,8 @@ static void row_init(sr_user_store *s, uint32_t row, int64_t user_id, int64_t no
     FIELD(s, FIELD_PARTITION, int32_t)[row] = -1;
     FIELD(s, FIELD_OFFSET, int64_t)[row] = -1;
     FIELD(s, FIELD_FLAGS, uint8_t)[row] = ROW_LIVE;
+    FIELD(s, FIELD_PENDING_SINCE, int64_t)[row] = 0;
+    FIELD(s, FIELD_MODEL_GENERATION, uint32_t)[row] = 0;
 }
 
 /* Removes the user in table entry position, whose row is row. */
@@ -366,6 +373,16 @@ sr_status sr_user_store_upsert(sr_user_store *store, int64_t user_id, int64_t no
     *slot = row;
     if (inserted) *inserted = true;
     return SR_OK;
+}
+
+size_t sr_user_store_make_room(sr_user_store *store, size_t n) {
+    if (n > store->config.max_users) n = store->config.max_users;
+    size_t evicted = 0;
+    while (store->users > 0 && store->users + n > store->config.max_users) {
+        evict_one(store);
+        evicted++;
+    }
+    return evicted;
 }
 
 bool sr_user_store_find(const sr_user_store *store, int64_t user_id, uint32_t *slot) {
@@ -447,6 +464,8 @@ void sr_user_store_meta(const sr_user_store *store, uint32_t slot, sr_user_meta 
     meta->source_partition = FIELD(s, FIELD_PARTITION, int32_t)[slot];
     meta->source_offset = FIELD(s, FIELD_OFFSET, int64_t)[slot];
     meta->dirty = (FIELD(s, FIELD_FLAGS, uint8_t)[slot] & ROW_DIRTY) != 0;
+    meta->pending_since_ms = FIELD(s, FIELD_PENDING_SINCE, int64_t)[slot];
+    meta->model_generation = FIELD(s, FIELD_MODEL_GENERATION, uint32_t)[slot];
 }
 
 void sr_user_store_set_meta(sr_user_store *store, uint32_t slot, const sr_user_meta *meta) {
@@ -458,6 +477,8 @@ void sr_user_store_set_meta(sr_user_store *store, uint32_t slot, const sr_user_m
     FIELD(s, FIELD_SINCE_SCORED, uint32_t)[slot] = meta->events_since_scored;
     FIELD(s, FIELD_PARTITION, int32_t)[slot] = meta->source_partition;
     FIELD(s, FIELD_OFFSET, int64_t)[slot] = meta->source_offset;
+    FIELD(s, FIELD_PENDING_SINCE, int64_t)[slot] = meta->pending_since_ms;
+    FIELD(s, FIELD_MODEL_GENERATION, uint32_t)[slot] = meta->model_generation;
     set_dirty(s, slot, meta->dirty);
 }
 
@@ -467,7 +488,8 @@ void sr_user_store_applied(sr_user_store *store, uint32_t slot, const sr_user_st
     uint64_t *hash = &FIELD(s, FIELD_SEQUENCE_HASH, uint64_t)[slot];
     *hash = sr_user_store_hash_step(*hash, event->item_id, event->event_type);
     FIELD(s, FIELD_LAST_EVENT, int64_t)[slot] = event->event_time_ms;
-    FIELD(s, FIELD_SINCE_SCORED, uint32_t)[slot]++;
+    if (FIELD(s, FIELD_SINCE_SCORED, uint32_t)[slot]++ == 0)
+        FIELD(s, FIELD_PENDING_SINCE, int64_t)[slot] = event->received_at_ms;
     FIELD(s, FIELD_PARTITION, int32_t)[slot] = event->partition;
     FIELD(s, FIELD_OFFSET, int64_t)[slot] = event->offset;
     set_dirty(s, slot, true);
@@ -476,6 +498,22 @@ void sr_user_store_applied(sr_user_store *store, uint32_t slot, const sr_user_st
 void sr_user_store_scored(sr_user_store *store, uint32_t slot, int64_t now_ms) {
     FIELD(store, FIELD_LAST_SCORED, int64_t)[slot] = now_ms;
     FIELD(store, FIELD_SINCE_SCORED, uint32_t)[slot] = 0;
+    FIELD(store, FIELD_PENDING_SINCE, int64_t)[slot] = 0;
+}
+
+uint32_t sr_user_store_model_generation(const sr_user_store *store, uint32_t slot) {
+    return FIELD(store, FIELD_MODEL_GENERATION, uint32_t)[slot];
+}
+
+void sr_user_store_set_model_generation(sr_user_store *store, uint32_t slot, uint32_t generation) {
+    FIELD(store, FIELD_MODEL_GENERATION, uint32_t)[slot] = generation;
+}
+
+void sr_user_store_schedule_state(const sr_user_store *store, uint32_t slot,
+                                  sr_user_schedule_state *state) {
+    state->events_since_scored = FIELD(store, FIELD_SINCE_SCORED, uint32_t)[slot];
+    state->pending_since_ms = FIELD(store, FIELD_PENDING_SINCE, int64_t)[slot];
+    state->last_scored_at_ms = FIELD(store, FIELD_LAST_SCORED, int64_t)[slot];
 }
 
 void sr_user_store_clear_dirty(sr_user_store *store, uint32_t slot) {
