@@ -16,4 +16,7 @@ int64_t sr_monotonic_ms(void);
 /* Milliseconds since the Unix epoch (CLOCK_REALTIME): for timestamps. */
 int64_t sr_wall_clock_ms(void);
 
+/* Sleeps ms milliseconds (the whole time, also when a signal interrupts). */
+void sr_sleep_ms(int64_t ms);
+
 #endif

@@ -16,6 +16,7 @@ struct command {
 
 /* A subcommand is listed here only once it works. */
 static const struct command commands[] = {
+    {"worker", "consume events, step user states, publish recommendations", sr_cmd_worker},
     {"broker", "run an embedded Kafka-protocol broker for local use", sr_cmd_broker},
     {"replay", "produce a dataset file or a synthetic stream into the event topic", sr_cmd_replay},
     {"trainer", "train the model on the event history and publish it", sr_cmd_trainer},

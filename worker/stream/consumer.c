@@ -1,0 +1,179 @@
+/*
+ * consumer.c — the worker's group consumer (consumer.h).
+ *
+ * Processed positions are kept here per partition (the next offset to read)
+ * and committed explicitly, so what is committed is exactly what the worker
+ * says it processed, never what librdkafka merely fetched.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sr_kafka.h"
+#include "sr_log.h"
+#include "stream/consumer.h"
+
+typedef struct partition_position {
+    bool owned;
+    bool pending;        /* processed since the last commit */
+    int64_t next;        /* the next offset to read */
+} partition_position;
+
+struct stream_consumer {
+    stream_consumer_options options;
+    rd_kafka_t *rk;
+    rd_kafka_queue_t *queue;
+    partition_position *positions;
+    int32_t position_count;
+    int assigned;
+};
+
+static partition_position *position_of(stream_consumer *c, int32_t partition) {
+    if (partition < 0) return NULL;
+    if (partition >= c->position_count) {
+        int32_t n = partition + 1 > 2 * c->position_count ? partition + 1 : 2 * c->position_count;
+        partition_position *grown = realloc(c->positions, (size_t)n * sizeof *grown);
+        if (!grown) return NULL;
+        memset(grown + c->position_count, 0, (size_t)(n - c->position_count) * sizeof *grown);
+        c->positions = grown;
+        c->position_count = n;
+    }
+    return &c->positions[partition];
+}
+
+static void set_owned(stream_consumer *c, const rd_kafka_topic_partition_list_t *parts, bool owned) {
+    for (int i = 0; i < parts->cnt; i++) {
+        partition_position *p = position_of(c, parts->elems[i].partition);
+        if (!p) continue;
+        if (p->owned != owned) c->assigned += owned ? 1 : -1;
+        p->owned = owned;
+        p->pending = false;
+    }
+}
+
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t code,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque) {
+    stream_consumer *c = opaque;
+    if (code == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        sr_log(SR_LOG_INFO, "consumer", "assigned %d partitions of %s", parts->cnt, c->options.topic);
+        rd_kafka_assign(rk, parts);
+        set_owned(c, parts, true);
+        if (c->options.hooks.assigned) c->options.hooks.assigned(c->options.hooks.context, parts);
+    } else {
+        sr_log(SR_LOG_INFO, "consumer", "revoking %d partitions of %s (%s)", parts->cnt,
+               c->options.topic, rd_kafka_err2name(code));
+        /* A lost assignment (session timed out) may belong to another member
+         * already: nothing may be committed for it. */
+        bool lost = rd_kafka_assignment_lost(rk);
+        if (!lost && c->options.hooks.revoking) c->options.hooks.revoking(c->options.hooks.context, parts);
+        set_owned(c, parts, false);
+        rd_kafka_assign(rk, NULL);
+    }
+}
+
+static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque) {
+    (void)rk;
+    stream_consumer *c = opaque;
+    if (c->options.hooks.statistics) c->options.hooks.statistics(c->options.hooks.context, json, len);
+    return 0; /* librdkafka frees json */
+}
+
+static const char *const default_settings[][2] = {
+    {"enable.auto.commit", "false"},
+    {"enable.auto.offset.store", "false"},
+    {"auto.offset.reset", "earliest"},
+    {"isolation.level", "read_committed"},
+    {"statistics.interval.ms", "5000"},
+    {"partition.assignment.strategy", "range,roundrobin"},
+};
+
+sr_status stream_consumer_new(const stream_consumer_options *options, stream_consumer **out,
+                              sr_error *err) {
+    stream_consumer *c = calloc(1, sizeof *c);
+    if (!c) return sr_fail(err, SR_ERR_NOMEM, "consumer: out of memory");
+    c->options = *options;
+    rd_kafka_conf_t *conf = NULL;
+    sr_status status = sr_kafka_conf_new(NULL, options->bootstrap, &conf, err);
+    for (size_t i = 0; status == SR_OK && i < sizeof default_settings / sizeof *default_settings; i++)
+        status = sr_kafka_conf_set(conf, default_settings[i][0], default_settings[i][1], err);
+    if (status == SR_OK) status = sr_kafka_conf_set(conf, "group.id", options->group_id, err);
+    if (status == SR_OK && options->group_instance_id && *options->group_instance_id)
+        status = sr_kafka_conf_set(conf, "group.instance.id", options->group_instance_id, err);
+    if (status == SR_OK && options->client_id)
+        status = sr_kafka_conf_set(conf, "client.id", options->client_id, err);
+    if (status == SR_OK && options->settings)
+        status = options->settings(options->settings_context, conf, SR_WORKER_CONSUMER, err);
+    if (status != SR_OK) {
+        if (conf) rd_kafka_conf_destroy(conf);
+        free(c);
+        return sr_error_wrap(err, status, "event consumer");
+    }
+    rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+    rd_kafka_conf_set_stats_cb(conf, on_stats);
+    rd_kafka_conf_set_opaque(conf, c);
+    char errstr[512];
+    c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
+    if (!c->rk) {
+        rd_kafka_conf_destroy(conf);
+        free(c);
+        return sr_fail(err, SR_ERR_KAFKA, "event consumer: %s", errstr);
+    }
+    rd_kafka_poll_set_consumer(c->rk);
+    c->queue = rd_kafka_queue_get_consumer(c->rk);
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(topics, options->topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t code = rd_kafka_subscribe(c->rk, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (code) {
+        stream_consumer_close(c);
+        return sr_fail(err, SR_ERR_KAFKA, "subscribing to %s: %s", options->topic, rd_kafka_err2str(code));
+    }
+    *out = c;
+    return SR_OK;
+}
+
+size_t stream_consumer_poll(stream_consumer *c, int timeout_ms, rd_kafka_message_t **records,
+                            size_t max) {
+    ssize_t n = rd_kafka_consume_batch_queue(c->queue, timeout_ms, records, max);
+    return n > 0 ? (size_t)n : 0;
+}
+
+bool stream_consumer_owns(const stream_consumer *c, int32_t partition) {
+    return partition >= 0 && partition < c->position_count && c->positions[partition].owned;
+}
+
+int stream_consumer_assigned_count(const stream_consumer *c) { return c->assigned; }
+
+void stream_consumer_processed(stream_consumer *c, int32_t partition, int64_t offset) {
+    partition_position *p = position_of(c, partition);
+    if (!p || !p->owned) return;
+    p->next = offset + 1;
+    p->pending = true;
+}
+
+sr_status stream_consumer_commit(stream_consumer *c, sr_error *err) {
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(8);
+    for (int32_t i = 0; i < c->position_count; i++)
+        if (c->positions[i].owned && c->positions[i].pending)
+            rd_kafka_topic_partition_list_add(list, c->options.topic, i)->offset = c->positions[i].next;
+    rd_kafka_resp_err_t code = RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (list->cnt) code = rd_kafka_commit(c->rk, list, 0);
+    if (code == RD_KAFKA_RESP_ERR_NO_ERROR)
+        for (int i = 0; i < list->cnt; i++) c->positions[list->elems[i].partition].pending = false;
+    rd_kafka_topic_partition_list_destroy(list);
+    if (code != RD_KAFKA_RESP_ERR_NO_ERROR && code != RD_KAFKA_RESP_ERR__NO_OFFSET)
+        return sr_fail(err, SR_ERR_KAFKA, "committing offsets of %s: %s", c->options.topic,
+                       rd_kafka_err2str(code));
+    return SR_OK;
+}
+
+void stream_consumer_close(stream_consumer *c) {
+    if (!c) return;
+    if (c->queue) rd_kafka_queue_destroy(c->queue);
+    if (c->rk) {
+        rd_kafka_consumer_close(c->rk);
+        rd_kafka_destroy(c->rk);
+    }
+    free(c->positions);
+    free(c);
+}

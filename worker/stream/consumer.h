@@ -1,0 +1,69 @@
+/*
+ * consumer.h — the worker's group consumer of the event topic.
+ *
+ * Defaults (the user's kafka.* / kafka.consumer.* settings override them):
+ * enable.auto.commit=false and enable.auto.offset.store=false (offsets are
+ * stored after processing and committed after delivery, by the worker),
+ * auto.offset.reset=earliest (a new group starts at the beginning),
+ * isolation.level=read_committed, statistics.interval.ms=5000 (consumer lag
+ * for the metrics), partition.assignment.strategy=range,roundrobin (eager:
+ * librdkafka 2.0.2's cooperative-sticky has known bugs).
+ *
+ * Rebalances. On assignment the partitions are taken as given. Before a
+ * revocation takes effect, hooks.revoking runs (the worker flushes, commits
+ * and drops the partitions' users), then the assignment is cleared. Records
+ * of partitions no longer assigned that were already fetched are skipped by
+ * the caller (stream_consumer_owns).
+ */
+#ifndef SR_STREAM_CONSUMER_H
+#define SR_STREAM_CONSUMER_H
+
+#include <librdkafka/rdkafka.h>
+#include <stdbool.h>
+
+#include "sr_error.h"
+#include "sr_worker.h"
+
+typedef struct stream_consumer_hooks {
+    /* Called inside a consume call, before partitions are revoked. */
+    void (*revoking)(void *context, const rd_kafka_topic_partition_list_t *partitions);
+    void (*assigned)(void *context, const rd_kafka_topic_partition_list_t *partitions);
+    void (*statistics)(void *context, const char *json, size_t len);
+    void *context;
+} stream_consumer_hooks;
+
+typedef struct stream_consumer_options {
+    const char *bootstrap;
+    const char *group_id;
+    const char *group_instance_id;  /* NULL: dynamic membership */
+    const char *client_id;
+    const char *topic;
+    sr_worker_settings_fn settings;
+    void *settings_context;
+    stream_consumer_hooks hooks;
+} stream_consumer_options;
+
+typedef struct stream_consumer stream_consumer;
+
+sr_status stream_consumer_new(const stream_consumer_options *options, stream_consumer **out,
+                              sr_error *err);
+
+/* Up to max records (waiting at most timeout_ms); callbacks run inside.
+ * Returns the count; the caller destroys each record. */
+size_t stream_consumer_poll(stream_consumer *c, int timeout_ms, rd_kafka_message_t **records,
+                            size_t max);
+
+/* Whether partition of the event topic is assigned now. */
+bool stream_consumer_owns(const stream_consumer *c, int32_t partition);
+int stream_consumer_assigned_count(const stream_consumer *c);
+
+/* Marks records up to and including offset of partition as processed. */
+void stream_consumer_processed(stream_consumer *c, int32_t partition, int64_t offset);
+
+/* Commits the processed offsets (synchronously). Nothing to commit is not an error. */
+sr_status stream_consumer_commit(stream_consumer *c, sr_error *err);
+
+/* Leaves the group and frees (commits nothing: commit first). */
+void stream_consumer_close(stream_consumer *c);
+
+#endif

@@ -1,0 +1,194 @@
+/*
+ * output.c — the worker's producer (output.h): recommendations and dead
+ * letters, delivery reports, flush.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <stdlib.h>
+
+#include "sr_buffer.h"
+#include "sr_codec.h"
+#include "sr_kafka.h"
+#include "sr_log.h"
+#include "stream/output.h"
+
+struct stream_output {
+    stream_output_options options;
+    rd_kafka_t *rk;
+    rd_kafka_topic_t *recommendations;
+    rd_kafka_topic_t *dead_letters;
+    sr_buffer value;
+    stream_output_stats stats;
+};
+
+/* The record's kind and pending time travel in its opaque: the kind in the
+ * lowest bit, the time (ms, non-negative) above it. */
+static void *pack_opaque(stream_record_kind kind, int64_t pending_since_ms) {
+    uint64_t t = pending_since_ms > 0 ? (uint64_t)pending_since_ms : 0;
+    return (void *)(uintptr_t)(t << 1 | (uint64_t)kind);
+}
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque) {
+    (void)rk;
+    stream_output *out = opaque;
+    uint64_t packed = (uint64_t)(uintptr_t)msg->_private;
+    if (msg->err) {
+        if (out->stats.failed++ == 0)
+            snprintf(out->stats.first_failure, sizeof out->stats.first_failure,
+                     "delivery to %s failed: %s", rd_kafka_topic_name(msg->rkt),
+                     rd_kafka_err2str(msg->err));
+        if (out->stats.failed <= 10)
+            sr_log(SR_LOG_ERROR, "output", "delivery to %s failed: %s",
+                   rd_kafka_topic_name(msg->rkt), rd_kafka_err2str(msg->err));
+    } else {
+        out->stats.delivered++;
+    }
+    if (out->options.delivered)
+        out->options.delivered(out->options.delivered_context, (stream_record_kind)(packed & 1),
+                               (int64_t)(packed >> 1), msg->err);
+}
+
+static const char *const default_settings[][2] = {
+    {"enable.idempotence", "true"},
+    {"linger.ms", "5"},
+    {"compression.type", "lz4"},
+};
+
+sr_status stream_output_new(const stream_output_options *options, stream_output **result,
+                            sr_error *err) {
+    stream_output *out = calloc(1, sizeof *out);
+    if (!out) return sr_fail(err, SR_ERR_NOMEM, "output: out of memory");
+    out->options = *options;
+    rd_kafka_conf_t *conf;
+    sr_status status = sr_kafka_conf_new(NULL, options->bootstrap, &conf, err);
+    for (size_t i = 0; status == SR_OK && i < sizeof default_settings / sizeof *default_settings; i++)
+        status = sr_kafka_conf_set(conf, default_settings[i][0], default_settings[i][1], err);
+    if (status == SR_OK && options->client_id)
+        status = sr_kafka_conf_set(conf, "client.id", options->client_id, err);
+    if (status == SR_OK && options->settings)
+        status = options->settings(options->settings_context, conf, SR_WORKER_PRODUCER, err);
+    if (status != SR_OK) {
+        if (conf) rd_kafka_conf_destroy(conf);
+        free(out);
+        return sr_error_wrap(err, status, "output producer");
+    }
+    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    rd_kafka_conf_set_opaque(conf, out);
+    char errstr[512];
+    out->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+    if (!out->rk) {
+        rd_kafka_conf_destroy(conf);
+        free(out);
+        return sr_fail(err, SR_ERR_KAFKA, "output producer: %s", errstr);
+    }
+    out->recommendations = rd_kafka_topic_new(out->rk, options->recommendations_topic, NULL);
+    out->dead_letters = rd_kafka_topic_new(out->rk, options->dead_letter_topic, NULL);
+    if (!out->recommendations || !out->dead_letters) {
+        stream_output_free(out);
+        return sr_fail(err, SR_ERR_KAFKA, "output producer: cannot create topic handles");
+    }
+    *result = out;
+    return SR_OK;
+}
+
+void stream_output_free(stream_output *out) {
+    if (!out) return;
+    if (out->recommendations) rd_kafka_topic_destroy(out->recommendations);
+    if (out->dead_letters) rd_kafka_topic_destroy(out->dead_letters);
+    if (out->rk) rd_kafka_destroy(out->rk);
+    sr_buffer_free(&out->value);
+    free(out);
+}
+
+/* Produces one record, waiting while librdkafka's queue is full. */
+static sr_status produce(stream_output *out, rd_kafka_topic_t *topic, const void *key,
+                         size_t key_len, const void *value, size_t value_len,
+                         rd_kafka_headers_t *headers, void *opaque, sr_error *err) {
+    for (;;) {
+        rd_kafka_resp_err_t code;
+        if (headers) {
+            code = rd_kafka_producev(out->rk, RD_KAFKA_V_RKT(topic),
+                                     RD_KAFKA_V_KEY((void *)(uintptr_t)key, key_len),
+                                     RD_KAFKA_V_VALUE((void *)(uintptr_t)value, value_len),
+                                     RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                     RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(opaque),
+                                     RD_KAFKA_V_END);
+        } else {
+            code = rd_kafka_producev(out->rk, RD_KAFKA_V_RKT(topic),
+                                     RD_KAFKA_V_KEY((void *)(uintptr_t)key, key_len),
+                                     RD_KAFKA_V_VALUE((void *)(uintptr_t)value, value_len),
+                                     RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                     RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+        }
+        if (code == RD_KAFKA_RESP_ERR_NO_ERROR) return SR_OK; /* librdkafka owns the headers */
+        if (code != RD_KAFKA_RESP_ERR__QUEUE_FULL || (out->options.stop && *out->options.stop)) {
+            if (headers) rd_kafka_headers_destroy(headers);
+            return sr_fail(err, SR_ERR_KAFKA, "producing to %s: %s", rd_kafka_topic_name(topic),
+                           rd_kafka_err2str(code));
+        }
+        rd_kafka_poll(out->rk, 50); /* backpressure: deliveries make room */
+    }
+}
+
+sr_status stream_output_recommendation(stream_output *out, const sr_recommendation *rec,
+                                       int64_t pending_since_ms, sr_error *err) {
+    sr_buffer_reset(&out->value);
+    sr_status status = sr_encode_recommendation(rec, &out->value, err);
+    if (status != SR_OK) return status;
+    char key[24];
+    int key_len = snprintf(key, sizeof key, "%" PRId64, rec->user_id);
+    status = produce(out, out->recommendations, key, (size_t)key_len, out->value.data,
+                     out->value.len, NULL, pack_opaque(STREAM_RECOMMENDATION, pending_since_ms), err);
+    if (status == SR_OK) out->stats.recommendations++;
+    return status;
+}
+
+/* Dead-letter headers (all values UTF-8 text, so any tool shows them):
+ *   streamrec.error            the status name, e.g. "SR_ERR_TRUNCATED"
+ *   streamrec.error.message    the one-line reason
+ *   streamrec.source.topic     where the record was read
+ *   streamrec.source.partition
+ *   streamrec.source.offset
+ *   streamrec.dead.lettered.at when, ms since the epoch
+ * after the record's own headers, which are kept. */
+sr_status stream_output_dead_letter(stream_output *out, const rd_kafka_message_t *msg,
+                                    const sr_error *why, int64_t now_ms, sr_error *err) {
+    rd_kafka_headers_t *original = NULL, *headers;
+    if (rd_kafka_message_headers(msg, &original) == RD_KAFKA_RESP_ERR_NO_ERROR && original)
+        headers = rd_kafka_headers_copy(original);
+    else
+        headers = rd_kafka_headers_new(6);
+    if (!headers) return sr_fail(err, SR_ERR_NOMEM, "dead letter: out of memory");
+    char partition[16], offset[24], at[24];
+    snprintf(partition, sizeof partition, "%" PRId32, msg->partition);
+    snprintf(offset, sizeof offset, "%" PRId64, msg->offset);
+    snprintf(at, sizeof at, "%" PRId64, now_ms);
+    rd_kafka_header_add(headers, "streamrec.error", -1, sr_status_name(why->status), -1);
+    rd_kafka_header_add(headers, "streamrec.error.message", -1, why->message, -1);
+    rd_kafka_header_add(headers, "streamrec.source.topic", -1, rd_kafka_topic_name(msg->rkt), -1);
+    rd_kafka_header_add(headers, "streamrec.source.partition", -1, partition, -1);
+    rd_kafka_header_add(headers, "streamrec.source.offset", -1, offset, -1);
+    rd_kafka_header_add(headers, "streamrec.dead.lettered.at", -1, at, -1);
+    sr_status status = produce(out, out->dead_letters, msg->key, msg->key_len, msg->payload,
+                               msg->len, headers, pack_opaque(STREAM_DEAD_LETTER, 0), err);
+    if (status == SR_OK) out->stats.dead_letters++;
+    return status;
+}
+
+void stream_output_poll(stream_output *out) { rd_kafka_poll(out->rk, 0); }
+
+sr_status stream_output_flush(stream_output *out, int timeout_ms, sr_error *err) {
+    rd_kafka_resp_err_t code = rd_kafka_flush(out->rk, timeout_ms);
+    if (code != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return sr_fail(err, SR_ERR_KAFKA, "output: %d records still undelivered after %d ms (%s)",
+                       rd_kafka_outq_len(out->rk), timeout_ms, rd_kafka_err2str(code));
+    if (out->stats.failed)
+        return sr_fail(err, SR_ERR_KAFKA, "output: %" PRIu64 " records could not be delivered; %s",
+                       out->stats.failed, out->stats.first_failure);
+    return SR_OK;
+}
+
+stream_output_stats stream_output_get_stats(const stream_output *out) { return out->stats; }
+
+int stream_output_in_flight(const stream_output *out) { return rd_kafka_outq_len(out->rk); }

@@ -1,0 +1,82 @@
+/*
+ * output.h — the worker's producer: recommendations to the output topic and
+ * bad records to the dead-letter topic, on one idempotent producer.
+ *
+ * Defaults (the user's kafka.* / kafka.producer.* settings override them):
+ * enable.idempotence=true (acks=all, no duplicates or reordering from
+ * retries), linger.ms=5 (recommendations are latency-sensitive),
+ * compression.type=lz4.
+ *
+ * Delivery. Records are queued; their delivery reports arrive inside
+ * stream_output_poll and stream_output_flush, on the calling thread. A record
+ * that finally fails (after librdkafka's own retries, delivery.timeout.ms) is
+ * counted and makes the next flush fail: the worker must not commit input
+ * offsets past output it could not deliver (at-least-once), so it stops and
+ * the orchestrator restarts it from the committed offsets.
+ */
+#ifndef SR_STREAM_OUTPUT_H
+#define SR_STREAM_OUTPUT_H
+
+#include <librdkafka/rdkafka.h>
+#include <signal.h>
+#include <stdint.h>
+
+#include "sr_error.h"
+#include "sr_event.h"
+#include "sr_worker.h"
+
+/* What a delivered (or failed) record was. */
+typedef enum stream_record_kind { STREAM_RECOMMENDATION, STREAM_DEAD_LETTER } stream_record_kind;
+
+/* Called for every delivery report, on the thread that polls. */
+typedef void (*stream_delivered_fn)(void *context, stream_record_kind kind, int64_t pending_since_ms,
+                                    rd_kafka_resp_err_t status);
+
+typedef struct stream_output_options {
+    const char *bootstrap;
+    const char *client_id;
+    const char *recommendations_topic;
+    const char *dead_letter_topic;
+    sr_worker_settings_fn settings;  /* the user's settings, after the defaults */
+    void *settings_context;
+    stream_delivered_fn delivered;       /* may be NULL */
+    void *delivered_context;
+    const volatile sig_atomic_t *stop;   /* a full queue waits until delivery or a stop */
+} stream_output_options;
+
+typedef struct stream_output_stats {
+    uint64_t recommendations;            /* queued */
+    uint64_t dead_letters;               /* queued */
+    uint64_t delivered;
+    uint64_t failed;
+    char first_failure[SR_ERROR_MESSAGE_MAX];
+} stream_output_stats;
+
+typedef struct stream_output stream_output;
+
+sr_status stream_output_new(const stream_output_options *options, stream_output **out,
+                            sr_error *err);
+void stream_output_free(stream_output *out);
+
+/* Queues one Recommendation (key: the user id in decimal). */
+sr_status stream_output_recommendation(stream_output *out, const sr_recommendation *rec,
+                                       int64_t pending_since_ms, sr_error *err);
+
+/* Queues a record that could not be processed: its original key, value and
+ * headers, plus headers naming the error and the source (listed in output.c). */
+sr_status stream_output_dead_letter(stream_output *out, const rd_kafka_message_t *msg,
+                                    const sr_error *why, int64_t now_ms, sr_error *err);
+
+/* Serves delivery reports without waiting. */
+void stream_output_poll(stream_output *out);
+
+/* Waits until everything queued is delivered (at most timeout_ms). Fails with
+ * SR_ERR_KAFKA when records are still queued at the timeout or when any record
+ * failed since the output was created. */
+sr_status stream_output_flush(stream_output *out, int timeout_ms, sr_error *err);
+
+stream_output_stats stream_output_get_stats(const stream_output *out);
+/* Records queued and not yet delivered. */
+int stream_output_in_flight(const stream_output *out);
+
+#endif

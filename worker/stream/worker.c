@@ -1,0 +1,414 @@
+/*
+ * worker.c — the worker's processing loop (sr_worker.h).
+ *
+ * One thread does all the processing, in iterations:
+ *
+ *   consume a batch  ->  decode each record (bad: dead letter)  ->  queue its event
+ *   step the queue (micro-batches)  ->  score the due users  ->  produce their lists
+ *   serve delivery reports; take a new model if one was loaded; bounded upkeep
+ *   every commit interval: flush the producer, then commit the processed offsets
+ *
+ * Other threads: the model loader (model_loader.c) and the HTTP endpoint
+ * (libmicrohttpd's), which reads the metrics' atomics and two flags.
+ */
+#include <inttypes.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sr_clock.h"
+#include "sr_log.h"
+#include "sr_metrics.h"
+#include "sr_model_file.h"
+#include "sr_topics.h"
+#include "sr_worker.h"
+#include "stream/consumer.h"
+#include "stream/model_loader.h"
+#include "stream/online_hits.h"
+#include "stream/output.h"
+#include "stream/worker_metrics.h"
+
+#define MAX_POLL_BATCH 65536u
+/* Queued events beyond which the loop steps before consuming more. */
+#define STEP_AT_EVENTS 8192u
+
+void sr_worker_options_init(sr_worker_options *o) {
+    memset(o, 0, sizeof *o);
+    o->group_id = "streamrec-worker";
+    o->events_topic = SR_TOPIC_EVENTS;
+    o->recommendations_topic = SR_TOPIC_RECOMMENDATIONS;
+    o->dead_letter_topic = SR_TOPIC_DLQ;
+    o->models_topic = SR_TOPIC_MODELS;
+    o->wire = SR_WIRE_REGISTRY;
+    o->require_key_match = true;
+    o->commit_interval_ms = 1000;
+    o->poll_batch = 4096;
+    o->model_catch_up_timeout_ms = 60000;
+    sr_serving_config_init(&o->serving);
+    o->http_port = 8080;
+    o->shutdown_timeout_ms = 8000;
+}
+
+typedef struct worker {
+    const sr_worker_options *o;
+    sr_codec *codec;
+    sr_serving *serving;
+    stream_output *output;
+    stream_consumer *consumer;
+    model_loader *loader;
+    worker_metrics *metrics;
+    sr_http_server *http;
+    online_hits *hits;
+    rd_kafka_message_t **records;
+    worker_figures figures;
+    sr_status failure;             /* a failure inside a librdkafka callback */
+    sr_error failure_error;
+    atomic_bool ready;
+    atomic_llong heartbeat_ms;     /* the loop's last iteration, for /healthz */
+    int64_t last_commit_ms;
+} worker;
+
+/* ---- records ---- */
+
+static bool key_matches(const rd_kafka_message_t *msg, int64_t user_id) {
+    char expected[24];
+    int n = snprintf(expected, sizeof expected, "%" PRId64, user_id);
+    return msg->key && msg->key_len == (size_t)n && memcmp(msg->key, expected, (size_t)n) == 0;
+}
+
+static sr_status dead_letter(worker *w, const rd_kafka_message_t *msg, const sr_error *why,
+                             int64_t now_ms, sr_error *err) {
+    if (w->figures.output.dead_letters < 10)
+        sr_log(SR_LOG_WARN, "worker", "record %s/%" PRId32 "@%" PRId64 " to the dead-letter topic: %s",
+               rd_kafka_topic_name(msg->rkt), msg->partition, msg->offset, why->message);
+    return stream_output_dead_letter(w->output, msg, why, now_ms, err);
+}
+
+static sr_status handle_record(worker *w, const rd_kafka_message_t *msg, int64_t now_ms,
+                               sr_error *err) {
+    if (msg->err) {
+        if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return SR_OK;
+        sr_log(SR_LOG_WARN, "worker", "consumer: %s", rd_kafka_message_errstr(msg));
+        if (msg->err == RD_KAFKA_RESP_ERR__FATAL)
+            return sr_fail(err, SR_ERR_KAFKA, "consumer: %s", rd_kafka_message_errstr(msg));
+        return SR_OK;
+    }
+    if (!stream_consumer_owns(w->consumer, msg->partition)) return SR_OK; /* revoked meanwhile */
+    w->figures.records++;
+    sr_user_event event;
+    sr_error why;
+    sr_status status = SR_OK;
+    if (!msg->payload) {
+        sr_fail(&why, SR_ERR_INVALID_VALUE, "the record has no value");
+        w->figures.decode_failures++;
+        status = dead_letter(w, msg, &why, now_ms, err);
+    } else if (sr_codec_decode_event(w->codec, w->o->wire, msg->payload, msg->len, &event, &why) != SR_OK) {
+        w->figures.decode_failures++;
+        status = dead_letter(w, msg, &why, now_ms, err);
+    } else if (w->o->require_key_match && !key_matches(msg, event.user_id)) {
+        sr_fail(&why, SR_ERR_INVALID_VALUE,
+                "the record key is not the decimal user id %" PRId64 " (events must be keyed by "
+                "user so that one worker holds each user)", event.user_id);
+        w->figures.invalid_records++;
+        status = dead_letter(w, msg, &why, now_ms, err);
+    } else {
+        online_hits_event(w->hits, event.user_id, event.item_id);
+        sr_serving_add(w->serving, &event, msg->partition, msg->offset, now_ms);
+    }
+    if (status == SR_OK) stream_consumer_processed(w->consumer, msg->partition, msg->offset);
+    return status;
+}
+
+/* ---- outputs ---- */
+
+static sr_status emit(void *context, const sr_serving_output *out, sr_error *err) {
+    worker *w = context;
+    online_hits_published(w->hits, out->rec->user_id, out->rec->items, out->rec->item_count);
+    return stream_output_recommendation(w->output, out->rec, out->pending_since_ms, err);
+}
+
+static void delivered(void *context, stream_record_kind kind, int64_t pending_since_ms,
+                      rd_kafka_resp_err_t status) {
+    worker *w = context;
+    if (kind == STREAM_RECOMMENDATION && status == RD_KAFKA_RESP_ERR_NO_ERROR && pending_since_ms > 0)
+        worker_metrics_delivered(w->metrics, (double)(sr_wall_clock_ms() - pending_since_ms) / 1000.0);
+}
+
+/* Flushes every output, then commits the processed offsets: an offset is
+ * never committed before the outputs of the records before it are delivered. */
+static sr_status commit(worker *w, int timeout_ms, sr_error *err) {
+    sr_status status = stream_output_flush(w->output, timeout_ms, err);
+    if (status == SR_OK) status = stream_consumer_commit(w->consumer, err);
+    if (status == SR_OK) w->figures.commits++;
+    else w->figures.commit_failures++;
+    w->last_commit_ms = sr_monotonic_ms();
+    return status;
+}
+
+/* ---- rebalances (inside a consume call) ---- */
+
+static void on_revoking(void *context, const rd_kafka_topic_partition_list_t *parts) {
+    worker *w = context;
+    w->figures.rebalances++;
+    sr_error err;
+    /* What was consumed of these partitions is processed, delivered and
+     * committed before another member takes them over. */
+    sr_status status = sr_serving_step(w->serving, &err);
+    if (status == SR_OK)
+        status = sr_serving_score_due(w->serving, sr_wall_clock_ms(), 0, emit, w, NULL, &err);
+    if (status == SR_OK) status = commit(w, w->o->shutdown_timeout_ms, &err);
+    for (int i = 0; status == SR_OK && i < parts->cnt; i++) {
+        size_t dropped;
+        status = sr_serving_drop_partition(w->serving, parts->elems[i].partition, &dropped, &err);
+        if (status == SR_OK && dropped)
+            sr_log(SR_LOG_INFO, "worker", "partition %" PRId32 " revoked: %zu users dropped",
+                   parts->elems[i].partition, dropped);
+    }
+    if (status != SR_OK && w->failure == SR_OK) {
+        w->failure = status;
+        w->failure_error = err;
+    }
+}
+
+static void on_assigned(void *context, const rd_kafka_topic_partition_list_t *parts) {
+    worker *w = context;
+    (void)parts;
+    w->figures.rebalances++;
+}
+
+static void on_statistics(void *context, const char *json, size_t len) {
+    worker *w = context;
+    worker_metrics_kafka_stats(w->metrics, json, len);
+}
+
+/* ---- health ---- */
+
+static bool is_ready(void *context, char *reason, size_t cap) {
+    worker *w = context;
+    if (atomic_load(&w->ready)) return true;
+    snprintf(reason, cap, "waiting for a model and a partition assignment");
+    return false;
+}
+
+static bool is_healthy(void *context, char *reason, size_t cap) {
+    worker *w = context;
+    int64_t idle = sr_monotonic_ms() - atomic_load(&w->heartbeat_ms);
+    if (idle < 30000) return true;
+    snprintf(reason, cap, "the processing loop has not run for %" PRId64 " ms", idle);
+    return false;
+}
+
+/* ---- models ---- */
+
+static sr_status swap_in(worker *w, sr_model *model, sr_error *err) {
+    sr_swap_report report;
+    int64_t version = model->version;
+    sr_status status = sr_serving_set_model(w->serving, model, &report, err);
+    if (status != SR_OK) return sr_error_wrap(err, status, "serving model %" PRId64, version);
+    worker_metrics_swap(w->metrics, report.pause_seconds);
+    sr_log(SR_LOG_INFO, "worker", "serving model %" PRId64 " (was %" PRId64 "): swap paused %.3f ms%s",
+           report.version, report.previous_version, report.pause_seconds * 1000.0,
+           report.states_reset ? "; user states restart (another state shape)" : "");
+    return SR_OK;
+}
+
+/* Waits for the loader's first read of the model topic; serves what it found,
+ * or the local file, or (wait_for_model) waits for the first model. */
+static sr_status first_model(worker *w, sr_error *err) {
+    const sr_worker_options *o = w->o;
+    if (o->model_file) {
+        sr_model *model;
+        sr_status status = sr_model_load_file(o->model_file, &model, NULL, err);
+        if (status == SR_OK) status = swap_in(w, model, err);
+        if (status != SR_OK) return status;
+    }
+    model_loader_status st;
+    bool announced = false;
+    for (;;) {
+        model_loader_get_status(w->loader, &st);
+        if (st.failed) return sr_fail(err, SR_ERR_KAFKA, "model topic '%s': %s", o->models_topic, st.failure);
+        sr_model *model = st.caught_up ? model_loader_take(w->loader) : NULL;
+        if (model) {
+            const sr_model *current = sr_serving_model(w->serving);
+            if (current && current->version >= model->version) sr_model_free(model);
+            else if (swap_in(w, model, err) != SR_OK) return err->status;
+        }
+        if (st.caught_up && (sr_serving_model(w->serving) || !o->wait_for_model)) break;
+        if (st.caught_up && !announced) {
+            sr_log(SR_LOG_WARN, "worker", "no model on topic '%s' yet: waiting for the trainer to "
+                   "publish one (model.wait=false serves the popularity ranking meanwhile)",
+                   o->models_topic);
+            announced = true;
+        }
+        if (o->stop && *o->stop) return SR_OK;
+        atomic_store(&w->heartbeat_ms, sr_monotonic_ms());
+        sr_sleep_ms(100);
+    }
+    if (!sr_serving_model(w->serving))
+        sr_log(SR_LOG_WARN, "worker", "no model on topic '%s' yet: serving the time-decayed "
+               "popularity ranking until the trainer publishes one", o->models_topic);
+    return SR_OK;
+}
+
+static sr_status take_new_model(worker *w, sr_error *err) {
+    sr_model *model = model_loader_take(w->loader);
+    if (!model) return SR_OK;
+    const sr_model *current = sr_serving_model(w->serving);
+    if (current && current->version >= model->version) {
+        sr_log(SR_LOG_INFO, "worker", "model %" PRId64 " is not newer than the serving %" PRId64 ": ignored",
+               model->version, current->version);
+        sr_model_free(model);
+        return SR_OK;
+    }
+    return swap_in(w, model, err);
+}
+
+/* ---- the loop ---- */
+
+static void update_figures(worker *w) {
+    sr_serving_stats_get(w->serving, &w->figures.serving);
+    w->figures.output = stream_output_get_stats(w->output);
+    model_loader_status st;
+    model_loader_get_status(w->loader, &st);
+    w->figures.model_rejections = st.rejected;
+    w->figures.assigned_partitions = stream_consumer_assigned_count(w->consumer);
+    w->figures.model_loaded = sr_serving_model(w->serving) != NULL;
+    online_hits_totals(w->hits, &w->figures.online_hits, &w->figures.online_checked);
+    worker_metrics_update(w->metrics, &w->figures);
+    bool ready = (w->figures.model_loaded || !w->o->wait_for_model) &&
+                 w->figures.assigned_partitions > 0;
+    atomic_store(&w->ready, ready);
+}
+
+static sr_status iterate(worker *w, sr_error *err) {
+    const sr_worker_options *o = w->o;
+    int64_t now = sr_wall_clock_ms();
+    int64_t next_due = sr_serving_next_due(w->serving);
+    int timeout = next_due <= now ? 0 : next_due - now < 100 ? (int)(next_due - now) : 100;
+    size_t n = stream_consumer_poll(w->consumer, timeout, w->records, o->poll_batch);
+    if (w->failure != SR_OK) {
+        *err = w->failure_error;
+        return w->failure;
+    }
+    now = sr_wall_clock_ms();
+    sr_status status = SR_OK;
+    for (size_t i = 0; i < n; i++) {
+        if (status == SR_OK) status = handle_record(w, w->records[i], now, err);
+        rd_kafka_message_destroy(w->records[i]);
+    }
+    double step_started = sr_monotonic_seconds();
+    if (status == SR_OK) status = sr_serving_step(w->serving, err);
+    if (n) worker_metrics_step_batch(w->metrics, sr_monotonic_seconds() - step_started);
+    if (status == SR_OK) status = sr_serving_score_due(w->serving, sr_wall_clock_ms(), 0, emit, w, NULL, err);
+    stream_output_poll(w->output);
+    if (status == SR_OK) status = take_new_model(w, err);
+    sr_serving_maintain(w->serving);
+    if (status == SR_OK && sr_monotonic_ms() - w->last_commit_ms >= o->commit_interval_ms)
+        status = commit(w, o->shutdown_timeout_ms, err);
+    model_loader_status st;
+    model_loader_get_status(w->loader, &st);
+    if (status == SR_OK && st.failed)
+        status = sr_fail(err, SR_ERR_KAFKA, "model topic '%s': %s", o->models_topic, st.failure);
+    update_figures(w);
+    atomic_store(&w->heartbeat_ms, sr_monotonic_ms());
+    return status;
+}
+
+static sr_status start(worker *w, sr_error *err) {
+    const sr_worker_options *o = w->o;
+    sr_status status = sr_codec_new(&w->codec, err);
+    if (status == SR_OK && o->schema_map) status = sr_codec_load_schema_map(w->codec, o->schema_map, err);
+    if (status == SR_OK) status = sr_serving_new(&o->serving, &w->serving, err);
+    if (status == SR_OK) status = worker_metrics_new(&w->metrics, err);
+    if (status == SR_OK) status = online_hits_new(16, o->serving.topn, 1 << 16, &w->hits, err);
+    if (status == SR_OK) {
+        w->records = calloc(o->poll_batch, sizeof *w->records);
+        if (!w->records) status = sr_fail(err, SR_ERR_NOMEM, "worker: out of memory");
+    }
+    if (status == SR_OK && o->http_port >= 0) {
+        sr_http_server_options ho = {.bind_address = o->http_bind, .port = o->http_port,
+                                     .metrics = worker_metrics_registry(w->metrics),
+                                     .ready = is_ready, .healthy = is_healthy, .context = w};
+        status = sr_http_server_start(&ho, &w->http, err);
+        if (status == SR_OK)
+            sr_log(SR_LOG_INFO, "worker", "serving /healthz, /readyz and /metrics on port %d",
+                   sr_http_server_port(w->http));
+    }
+    if (status == SR_OK) {
+        model_loader_options lo = {.bootstrap = o->bootstrap, .topic = o->models_topic,
+                                   .settings = o->consumer_settings,
+                                   .catch_up_timeout_ms = o->model_catch_up_timeout_ms};
+        status = model_loader_start(&lo, &w->loader, err);
+    }
+    if (status == SR_OK) {
+        stream_output_options po = {
+            .bootstrap = o->bootstrap, .client_id = o->client_id,
+            .recommendations_topic = o->recommendations_topic, .dead_letter_topic = o->dead_letter_topic,
+            .settings = o->settings, .settings_context = o->settings_context,
+            .delivered = delivered, .delivered_context = w, .stop = o->stop};
+        status = stream_output_new(&po, &w->output, err);
+    }
+    if (status == SR_OK) status = first_model(w, err);
+    if (status == SR_OK && !(o->stop && *o->stop)) {
+        stream_consumer_options co = {
+            .bootstrap = o->bootstrap, .group_id = o->group_id,
+            .group_instance_id = o->group_instance_id, .client_id = o->client_id,
+            .topic = o->events_topic, .settings = o->settings, .settings_context = o->settings_context,
+            .hooks = {.revoking = on_revoking, .assigned = on_assigned, .statistics = on_statistics,
+                      .context = w}};
+        status = stream_consumer_new(&co, &w->consumer, err);
+    }
+    return status;
+}
+
+/* Finishes the in-flight work, flushes, commits and leaves the group. */
+static sr_status finish(worker *w, sr_error *err) {
+    sr_status status = sr_serving_step(w->serving, err);
+    if (status == SR_OK)
+        status = sr_serving_score_due(w->serving, sr_wall_clock_ms(), 0, emit, w, NULL, err);
+    if (status == SR_OK) status = commit(w, w->o->shutdown_timeout_ms, err);
+    return status;
+}
+
+static void stop_all(worker *w) {
+    stream_consumer_close(w->consumer); /* leaves the group */
+    model_loader_stop(w->loader);
+    sr_http_server_stop(w->http);
+    stream_output_free(w->output);
+    online_hits_free(w->hits);
+    worker_metrics_free(w->metrics);
+    sr_serving_free(w->serving);
+    sr_codec_free(w->codec);
+    free(w->records);
+}
+
+sr_status sr_worker_run(const sr_worker_options *o, sr_worker_summary *summary, sr_error *err) {
+    if (o->poll_batch == 0 || o->poll_batch > MAX_POLL_BATCH)
+        return sr_fail(err, SR_ERR_CONFIG, "worker: poll batch %u is not in 1..%u", o->poll_batch,
+                       MAX_POLL_BATCH);
+    worker w = {.o = o};
+    atomic_store(&w.heartbeat_ms, sr_monotonic_ms());
+    double started = sr_monotonic_seconds();
+    w.last_commit_ms = sr_monotonic_ms();
+    sr_status status = start(&w, err);
+    if (status == SR_OK && w.consumer) {
+        sr_log(SR_LOG_INFO, "worker", "consuming %s as group %s", o->events_topic, o->group_id);
+        while (status == SR_OK && !(o->stop && *o->stop)) status = iterate(&w, err);
+        if (status == SR_OK) {
+            sr_log(SR_LOG_INFO, "worker", "stopping: finishing the batch, flushing, committing");
+            status = finish(&w, err);
+        }
+    }
+    if (w.serving && w.output && w.loader && w.consumer) update_figures(&w);
+    if (summary) {
+        *summary = (sr_worker_summary){
+            .records = w.figures.records, .events = w.figures.serving.events,
+            .dead_letters = w.figures.output.dead_letters,
+            .recommendations = w.figures.output.recommendations, .commits = w.figures.commits,
+            .swaps = w.figures.serving.swaps, .model_version = w.figures.serving.model_version,
+            .seconds = sr_monotonic_seconds() - started};
+    }
+    stop_all(&w);
+    return status;
+}
