@@ -16,5 +16,6 @@ int sr_cmd_tail(int argc, char **argv);
 int sr_cmd_trainer(int argc, char **argv);
 int sr_cmd_eval(int argc, char **argv);
 int sr_cmd_worker(int argc, char **argv);
+int sr_cmd_demo(int argc, char **argv);
 
 #endif

@@ -168,10 +168,11 @@ int64_t sr_serving_next_due(const sr_serving *sv);
 /* Bounded background work: idle expiry and migration to the current model. */
 void sr_serving_maintain(sr_serving *sv);
 
-/* Forgets every user whose latest event came from partition (a revoked
- * partition), after stepping the queue; *dropped (may be NULL) counts them. */
-sr_status sr_serving_drop_partition(sr_serving *sv, int32_t partition, size_t *dropped,
-                                    sr_error *err);
+/* Forgets every user whose latest event came from one of the n partitions
+ * (partitions another worker owns now), after stepping the queue; one pass
+ * over the users. *dropped (may be NULL) counts them. */
+sr_status sr_serving_drop_partitions(sr_serving *sv, const int32_t *partitions, size_t n,
+                                     size_t *dropped, sr_error *err);
 
 /* Forgets one user (a deletion request); whether it was held. */
 bool sr_serving_forget_user(sr_serving *sv, int64_t user_id);

@@ -16,6 +16,7 @@ struct command {
 
 /* A subcommand is listed here only once it works. */
 static const struct command commands[] = {
+    {"demo", "the whole pipeline on the embedded broker, end to end, in about a minute", sr_cmd_demo},
     {"worker", "consume events, step user states, publish recommendations", sr_cmd_worker},
     {"broker", "run an embedded Kafka-protocol broker for local use", sr_cmd_broker},
     {"replay", "produce a dataset file or a synthetic stream into the event topic", sr_cmd_replay},

@@ -11,11 +11,20 @@
  *   model_topic_tool expect --topic T --version N --sha256 HEX
  *       a fresh subscriber reads the topic to its end; exits 0 when the latest
  *       verified model is exactly that version and file, and loads
+ *   model_topic_tool corrupt --topic T --version N --items V --damage KIND [--seed S]
+ *       commits (in a transaction) the chunks and manifest of such a model,
+ *       damaged so that a subscriber must reject it (for test_worker_models.sh):
+ *         chunk-crc      a chunk's bytes differ from its crc32c
+ *         file           the file's bytes are damaged before the SHA-256 and the
+ *                        chunk CRCs are computed: every transport check passes,
+ *                        the model file's own CRC-32C does not
+ *         missing-chunk  the manifest names 2 chunks, only the first is written
  *
  * The bootstrap address comes from STREAMREC_BOOTSTRAP.
  */
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +40,7 @@ struct options {
     uint32_t items;
     uint64_t seed;
     const char *sha256;
+    const char *damage;
 };
 
 static sr_status make_file(const struct options *o, sr_buffer *file, sr_error *err) {
@@ -80,13 +90,21 @@ static sr_status kafka_check(rd_kafka_error_t *error, const char *what, sr_error
     return s;
 }
 
-/* Chunks and manifest of a model inside a transaction that is then aborted. */
-static sr_status publish_aborted(const struct options *o, sr_error *err) {
+/* How write_publication damages a model (NONE: not at all). */
+typedef enum damage_kind { DAMAGE_NONE, DAMAGE_CHUNK_CRC, DAMAGE_FILE, DAMAGE_MISSING_CHUNK } damage_kind;
+
+/* Chunks and manifest of a model inside a transaction that is then aborted
+ * (commit false) or committed, damaged as `damage` says. */
+static sr_status write_publication(const struct options *o, damage_kind damage, bool commit,
+                                   sr_error *err) {
     sr_buffer file = {0}, record = {0};
     sr_status s = make_file(o, &file, err);
+    if (s == SR_OK && damage == DAMAGE_FILE) file.data[file.len / 2] ^= 0x5a; /* inside the parameters */
     rd_kafka_conf_t *conf = NULL;
     if (s == SR_OK) s = sr_kafka_conf_new(NULL, getenv("STREAMREC_BOOTSTRAP"), &conf, err);
-    if (s == SR_OK) s = sr_kafka_conf_set(conf, "transactional.id", "model-topic-tool-abort", err);
+    if (s == SR_OK)
+        s = sr_kafka_conf_set(conf, "transactional.id",
+                              commit ? "model-topic-tool-corrupt" : "model-topic-tool-abort", err);
     char reason[512];
     rd_kafka_t *producer = s == SR_OK ? rd_kafka_new(RD_KAFKA_PRODUCER, conf, reason, sizeof reason) : NULL;
     if (s == SR_OK && !producer) s = sr_fail(err, SR_ERR_KAFKA, "producer: %s", reason);
@@ -94,11 +112,12 @@ static sr_status publish_aborted(const struct options *o, sr_error *err) {
     if (s == SR_OK) s = kafka_check(rd_kafka_begin_transaction(producer), "begin", err);
     uint8_t sha[32];
     if (s == SR_OK) s = modelio_sha256(file.data, file.len, sha, err);
-    size_t chunk = SR_MODEL_CHUNK_DEFAULT_BYTES;
+    size_t chunk = damage == DAMAGE_MISSING_CHUNK ? (file.len + 1) / 2 : SR_MODEL_CHUNK_DEFAULT_BYTES;
     int32_t count = (int32_t)((file.len + chunk - 1) / chunk);
     for (int32_t i = 0; s == SR_OK && i <= count; i++) {
         char key[MODEL_CHUNK_KEY_MAX];
         sr_buffer_reset(&record);
+        if (i < count && damage == DAMAGE_MISSING_CHUNK && i > 0) continue;
         if (i < count) {
             size_t at = (size_t)i * chunk, n = file.len - at < chunk ? file.len - at : chunk;
             model_chunk_record c = {.model_version = o->version, .chunk_index = i, .chunk_count = count,
@@ -106,6 +125,7 @@ static sr_status publish_aborted(const struct options *o, sr_error *err) {
                                     .data = file.data + at, .data_len = n};
             memcpy(c.file_sha256, sha, 32);
             model_chunk_key(i, key);
+            if (damage == DAMAGE_CHUNK_CRC) file.data[at + n / 2] ^= 0x5a; /* after its CRC */
             s = model_chunk_encode(&c, &record, err);
         } else {
             sr_model_manifest m = {.model_version = o->version, .chunk_count = count,
@@ -121,8 +141,11 @@ static sr_status publish_aborted(const struct options *o, sr_error *err) {
     }
     if (s == SR_OK && rd_kafka_flush(producer, 30000) != RD_KAFKA_RESP_ERR_NO_ERROR)
         s = sr_fail(err, SR_ERR_KAFKA, "flush timed out");
-    if (s == SR_OK) s = kafka_check(rd_kafka_abort_transaction(producer, 30000), "abort", err);
-    if (s == SR_OK) printf("aborted version=%" PRId64 " chunks=%" PRId32 "\n", o->version, count);
+    if (s == SR_OK && !commit) s = kafka_check(rd_kafka_abort_transaction(producer, 30000), "abort", err);
+    if (s == SR_OK && commit) s = kafka_check(rd_kafka_commit_transaction(producer, 30000), "commit", err);
+    if (s == SR_OK && !commit) printf("aborted version=%" PRId64 " chunks=%" PRId32 "\n", o->version, count);
+    if (s == SR_OK && commit)
+        printf("corrupt version=%" PRId64 " chunks=%" PRId32 " damage=%s\n", o->version, count, o->damage);
     if (producer) rd_kafka_destroy(producer);
     else if (conf) rd_kafka_conf_destroy(conf);
     sr_buffer_free(&record);
@@ -169,11 +192,12 @@ int main(int argc, char **argv) {
     static const struct option longs[] = {
         {"topic", required_argument, NULL, 't'},  {"version", required_argument, NULL, 'v'},
         {"items", required_argument, NULL, 'i'},  {"seed", required_argument, NULL, 's'},
-        {"sha256", required_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+        {"sha256", required_argument, NULL, 'h'}, {"damage", required_argument, NULL, 'd'},
+        {NULL, 0, NULL, 0},
     };
     struct options o = {.seed = 1};
     if (argc < 2) {
-        fprintf(stderr, "usage: model_topic_tool publish|abort|expect OPTIONS\n");
+        fprintf(stderr, "usage: model_topic_tool publish|abort|expect|corrupt OPTIONS\n");
         return 2;
     }
     const char *command = argv[1];
@@ -185,6 +209,7 @@ int main(int argc, char **argv) {
         case 'i': o.items = (uint32_t)strtoul(optarg, NULL, 10); break;
         case 's': o.seed = strtoull(optarg, NULL, 10); break;
         case 'h': o.sha256 = optarg; break;
+        case 'd': o.damage = optarg; break;
         default: return 2;
         }
     }
@@ -192,10 +217,15 @@ int main(int argc, char **argv) {
         fprintf(stderr, "model_topic_tool: --topic and STREAMREC_BOOTSTRAP are needed\n");
         return 2;
     }
+    damage_kind damage = DAMAGE_NONE;
+    if (o.damage && strcmp(o.damage, "chunk-crc") == 0) damage = DAMAGE_CHUNK_CRC;
+    else if (o.damage && strcmp(o.damage, "file") == 0) damage = DAMAGE_FILE;
+    else if (o.damage && strcmp(o.damage, "missing-chunk") == 0) damage = DAMAGE_MISSING_CHUNK;
     sr_error err;
     sr_status s;
     if (strcmp(command, "publish") == 0) s = publish(&o, &err);
-    else if (strcmp(command, "abort") == 0) s = publish_aborted(&o, &err);
+    else if (strcmp(command, "abort") == 0) s = write_publication(&o, DAMAGE_NONE, false, &err);
+    else if (strcmp(command, "corrupt") == 0 && damage != DAMAGE_NONE) s = write_publication(&o, damage, true, &err);
     else if (strcmp(command, "expect") == 0 && o.sha256) s = expect(&o, &err);
     else {
         fprintf(stderr, "model_topic_tool: unknown command or missing option\n");

@@ -472,15 +472,18 @@ START_TEST(drop_partition_and_forget_user) {
     for (int u = 0; u < 9; u++) add(sv, u, 100, u, 1);  /* partition = user % 3 */
     size_t dropped;
     sr_error err;
-    ck_assert_int_eq(sr_serving_drop_partition(sv, 1, &dropped, &err), SR_OK);
+    ck_assert_int_eq(sr_serving_drop_partitions(sv, (int32_t[]){1}, 1, &dropped, &err), SR_OK);
     ck_assert_uint_eq(dropped, 3);
+    ck_assert_int_eq(sr_serving_drop_partitions(sv, (int32_t[]){7, 2}, 2, &dropped, &err), SR_OK);
+    ck_assert_uint_eq(dropped, 3);
+    ck_assert(!sr_serving_user(sv, 5, NULL, NULL));
     ck_assert(!sr_serving_user(sv, 4, NULL, NULL));
     ck_assert(sr_serving_user(sv, 3, NULL, NULL));
     ck_assert(sr_serving_forget_user(sv, 3));
     ck_assert(!sr_serving_forget_user(sv, 3));
     sr_serving_stats st;
     sr_serving_stats_get(sv, &st);
-    ck_assert_uint_eq(st.users, 5);
+    ck_assert_uint_eq(st.users, 2);
     sr_serving_free(sv);
 }
 END_TEST

@@ -45,6 +45,7 @@ struct replay_config {
     sr_kafka_settings kafka;
     double rate;               /* events/s, 0 = full speed */
     uint64_t limit;            /* 0 = all */
+    uint64_t skip;             /* events of the stream left out before the first produced */
     int flush_timeout_ms;
     int show_progress;         /* 1 unless --no-progress; drawn only on a terminal */
     int summary_json;
@@ -100,6 +101,8 @@ static void print_help(FILE *out) {
         "                         compression.type=lz4\n"
         "  --rate N               events per second (token bucket; default 0 = full speed)\n"
         "  --limit N              stop after N events\n"
+        "  --skip N               leave out the stream's first N events (continues a\n"
+        "                         replay that ran with --limit N)\n"
         "  --flush-timeout SEC    wait this long for deliveries at the end (default 60)\n"
         "  --dry-run              read and encode, produce nothing (measures the input side)\n"
         "  --no-progress          no progress bar even on a terminal\n"
@@ -130,7 +133,7 @@ static int parse_policy(const char *text, sr_bad_line_policy *out) {
 enum {
     OPT_FORMAT = 256, OPT_BAD_LINE, OPT_BAD_LINE_LOG, OPT_SEED, OPT_START, OPT_STEP,
     OPT_USERS, OPT_ITEMS, OPT_EVENTS, OPT_CLUSTER, OPT_TOPIC, OPT_WIRE, OPT_BOOTSTRAP,
-    OPT_RATE, OPT_LIMIT, OPT_FLUSH, OPT_DRY_RUN, OPT_NO_PROGRESS, OPT_JSON, OPT_LOG_LEVEL,
+    OPT_RATE, OPT_LIMIT, OPT_SKIP, OPT_FLUSH, OPT_DRY_RUN, OPT_NO_PROGRESS, OPT_JSON, OPT_LOG_LEVEL,
     OPT_INPUT,
 };
 
@@ -151,6 +154,7 @@ static const struct option long_options[] = {
     {"bootstrap", required_argument, NULL, OPT_BOOTSTRAP},
     {"rate", required_argument, NULL, OPT_RATE},
     {"limit", required_argument, NULL, OPT_LIMIT},
+    {"skip", required_argument, NULL, OPT_SKIP},
     {"flush-timeout", required_argument, NULL, OPT_FLUSH},
     {"dry-run", no_argument, NULL, OPT_DRY_RUN},
     {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
@@ -209,6 +213,7 @@ static int parse_one(int opt, const char *arg, struct replay_config *cfg) {
     case OPT_BOOTSTRAP: cfg->bootstrap = arg; return 1;
     case OPT_RATE: return sr_cli_double("replay", "--rate", arg, 0, INFINITY, &cfg->rate);
     case OPT_LIMIT: return sr_cli_u64("replay", "--limit", arg, 0, UINT64_MAX, &cfg->limit);
+    case OPT_SKIP: return sr_cli_u64("replay", "--skip", arg, 0, UINT64_MAX, &cfg->skip);
     case OPT_FLUSH:
         if (!sr_cli_u64("replay", "--flush-timeout", arg, 0, UINT64_MAX, &seconds)) return 0;
         cfg->flush_timeout_ms = seconds > 86400 ? 86400000 : (int)seconds * 1000;
@@ -304,6 +309,12 @@ static sr_status pump(const struct replay_config *cfg, sr_replay_source *src,
     replay_rate_limiter_init(&rl, cfg->rate, sr_monotonic_seconds());
     sr_buffer value = {0};
     sr_status status = SR_OK;
+    for (uint64_t skipped = 0; status == SR_OK && skipped < cfg->skip; skipped++) {
+        sr_user_event event;
+        bool done;
+        status = sr_replay_source_next(src, &event, &done, err);
+        if (done) break;
+    }
     while (status == SR_OK && !stop_requested && (!cfg->limit || counts->events < cfg->limit)) {
         sr_user_event event;
         bool done;
@@ -322,6 +333,7 @@ static sr_status pump(const struct replay_config *cfg, sr_replay_source *src,
 
 static uint64_t expected_events(const struct replay_config *cfg, const sr_replay_source *src) {
     uint64_t total = sr_replay_source_stats(src).events_total;
+    total = total > cfg->skip ? total - cfg->skip : 0;
     return cfg->limit && cfg->limit < total ? cfg->limit : total;
 }
 

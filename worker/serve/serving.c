@@ -314,21 +314,24 @@ sr_status sr_serving_step(sr_serving *sv, sr_error *err) {
 
 /* ---- Users ---- */
 
-sr_status sr_serving_drop_partition(sr_serving *sv, int32_t partition, size_t *dropped,
-                                    sr_error *err) {
+sr_status sr_serving_drop_partitions(sr_serving *sv, const int32_t *partitions, size_t n,
+                                     size_t *dropped, sr_error *err) {
     sr_status status = sr_serving_step(sv, err);
     if (status != SR_OK) return status;
-    size_t n = 0;
+    size_t count = 0;
     uint32_t cursor = 0, slot;
-    while (sr_user_store_next(sv->store, &cursor, &slot)) {
+    while (n && sr_user_store_next(sv->store, &cursor, &slot)) {
         sr_user_meta meta;
         sr_user_store_meta(sv->store, slot, &meta);
-        if (meta.source_partition == partition) {
-            sr_user_store_remove(sv->store, meta.user_id);
-            n++;
+        for (size_t i = 0; i < n; i++) {
+            if (meta.source_partition == partitions[i]) {
+                sr_user_store_remove(sv->store, meta.user_id);
+                count++;
+                break;
+            }
         }
     }
-    if (dropped) *dropped = n;
+    if (dropped) *dropped = count;
     return SR_OK;
 }
 

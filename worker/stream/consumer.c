@@ -26,6 +26,7 @@ struct stream_consumer {
     partition_position *positions;
     int32_t position_count;
     int assigned;
+    uint64_t deferred_commits;
 };
 
 static partition_position *position_of(stream_consumer *c, int32_t partition) {
@@ -62,10 +63,8 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t code,
     } else {
         sr_log(SR_LOG_INFO, "consumer", "revoking %d partitions of %s (%s)", parts->cnt,
                c->options.topic, rd_kafka_err2name(code));
-        /* A lost assignment (session timed out) may belong to another member
-         * already: nothing may be committed for it. */
         bool lost = rd_kafka_assignment_lost(rk);
-        if (!lost && c->options.hooks.revoking) c->options.hooks.revoking(c->options.hooks.context, parts);
+        if (c->options.hooks.revoking) c->options.hooks.revoking(c->options.hooks.context, parts, lost);
         set_owned(c, parts, false);
         rd_kafka_assign(rk, NULL);
     }
@@ -161,10 +160,24 @@ sr_status stream_consumer_commit(stream_consumer *c, sr_error *err) {
     if (code == RD_KAFKA_RESP_ERR_NO_ERROR)
         for (int i = 0; i < list->cnt; i++) c->positions[list->elems[i].partition].pending = false;
     rd_kafka_topic_partition_list_destroy(list);
-    if (code != RD_KAFKA_RESP_ERR_NO_ERROR && code != RD_KAFKA_RESP_ERR__NO_OFFSET)
+    switch (code) {
+    case RD_KAFKA_RESP_ERR_NO_ERROR:
+    case RD_KAFKA_RESP_ERR__NO_OFFSET:
+        return SR_OK;
+    case RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS:
+    case RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID:
+    case RD_KAFKA_RESP_ERR__ASSIGNMENT_LOST:
+        /* The group is moving partitions: the revocation that follows commits
+         * what is still ours, and what is not is processed again by its new
+         * owner (at-least-once). Not a reason to stop. */
+        c->deferred_commits++;
+        sr_log(SR_LOG_INFO, "consumer", "commit deferred: %s", rd_kafka_err2str(code));
+        return SR_OK;
+    default:
         return sr_fail(err, SR_ERR_KAFKA, "committing offsets of %s: %s", c->options.topic,
                        rd_kafka_err2str(code));
-    return SR_OK;
+    }
 }
 
 void stream_consumer_close(stream_consumer *c) {

@@ -9,9 +9,11 @@
  * for the metrics), partition.assignment.strategy=range,roundrobin (eager:
  * librdkafka 2.0.2's cooperative-sticky has known bugs).
  *
- * Rebalances. On assignment the partitions are taken as given. Before a
- * revocation takes effect, hooks.revoking runs (the worker flushes, commits
- * and drops the partitions' users), then the assignment is cleared. Records
+ * Rebalances (eager). On assignment the partitions are taken as given and
+ * hooks.assigned runs. Before a revocation takes effect, hooks.revoking runs
+ * (lost = the session expired: the partitions may be another member's
+ * already, so nothing may be committed for them), then the assignment is
+ * cleared. Records
  * of partitions no longer assigned that were already fetched are skipped by
  * the caller (stream_consumer_owns).
  */
@@ -26,7 +28,7 @@
 
 typedef struct stream_consumer_hooks {
     /* Called inside a consume call, before partitions are revoked. */
-    void (*revoking)(void *context, const rd_kafka_topic_partition_list_t *partitions);
+    void (*revoking)(void *context, const rd_kafka_topic_partition_list_t *partitions, bool lost);
     void (*assigned)(void *context, const rd_kafka_topic_partition_list_t *partitions);
     void (*statistics)(void *context, const char *json, size_t len);
     void *context;

@@ -62,6 +62,8 @@ typedef struct worker {
     online_hits *hits;
     rd_kafka_message_t **records;
     worker_figures figures;
+    uint8_t *holds;                /* enum partition_hold per partition of the event topic */
+    size_t hold_count;
     sr_status failure;             /* a failure inside a librdkafka callback */
     sr_error failure_error;
     atomic_bool ready;
@@ -146,35 +148,84 @@ static sr_status commit(worker *w, int timeout_ms, sr_error *err) {
     return status;
 }
 
-/* ---- rebalances (inside a consume call) ---- */
+/* ---- rebalances (inside a consume call) ----
+ *
+ * Eager rebalancing revokes every partition and then assigns the new set, in
+ * which a member usually gets most of its partitions back. Users are kept
+ * across that: a partition revoked cleanly (its work committed) and assigned
+ * straight back keeps its users; one that went elsewhere, or was lost (the
+ * session expired, so another member may have processed it meanwhile),
+ * has its users dropped when the new assignment arrives. */
 
-static void on_revoking(void *context, const rd_kafka_topic_partition_list_t *parts) {
+enum partition_hold { HOLD_NONE, HOLD_ASSIGNED, HOLD_REVOKED, HOLD_LOST };
+
+static void set_hold(worker *w, int32_t partition, enum partition_hold hold) {
+    if (partition < 0) return;
+    if ((size_t)partition >= w->hold_count) {
+        size_t n = (size_t)partition + 1 > 2 * w->hold_count ? (size_t)partition + 1 : 2 * w->hold_count;
+        uint8_t *grown = realloc(w->holds, n);
+        if (!grown) return; /* then the users stay: a reassignment would have kept them anyway */
+        memset(grown + w->hold_count, HOLD_NONE, n - w->hold_count);
+        w->holds = grown;
+        w->hold_count = n;
+    }
+    w->holds[partition] = (uint8_t)hold;
+}
+
+static void fail_in_callback(worker *w, sr_status status, const sr_error *err) {
+    if (status != SR_OK && w->failure == SR_OK) {
+        w->failure = status;
+        w->failure_error = *err;
+    }
+}
+
+static void on_revoking(void *context, const rd_kafka_topic_partition_list_t *parts, bool lost) {
     worker *w = context;
     w->figures.rebalances++;
     sr_error err;
-    /* What was consumed of these partitions is processed, delivered and
-     * committed before another member takes them over. */
-    sr_status status = sr_serving_step(w->serving, &err);
-    if (status == SR_OK)
-        status = sr_serving_score_due(w->serving, sr_wall_clock_ms(), 0, emit, w, NULL, &err);
-    if (status == SR_OK) status = commit(w, w->o->shutdown_timeout_ms, &err);
-    for (int i = 0; status == SR_OK && i < parts->cnt; i++) {
-        size_t dropped;
-        status = sr_serving_drop_partition(w->serving, parts->elems[i].partition, &dropped, &err);
-        if (status == SR_OK && dropped)
-            sr_log(SR_LOG_INFO, "worker", "partition %" PRId32 " revoked: %zu users dropped",
-                   parts->elems[i].partition, dropped);
+    sr_status status = SR_OK;
+    if (!lost) {
+        /* What was consumed of these partitions is processed, delivered and
+         * committed before another member may take them over. */
+        status = sr_serving_step(w->serving, &err);
+        if (status == SR_OK)
+            status = sr_serving_score_due(w->serving, sr_wall_clock_ms(), 0, emit, w, NULL, &err);
+        if (status == SR_OK) status = commit(w, w->o->shutdown_timeout_ms, &err);
     }
-    if (status != SR_OK && w->failure == SR_OK) {
-        w->failure = status;
-        w->failure_error = err;
-    }
+    for (int i = 0; i < parts->cnt; i++)
+        set_hold(w, parts->elems[i].partition, lost ? HOLD_LOST : HOLD_REVOKED);
+    fail_in_callback(w, status, &err);
+}
+
+static bool in_list(const rd_kafka_topic_partition_list_t *parts, int32_t partition) {
+    for (int i = 0; i < parts->cnt; i++)
+        if (parts->elems[i].partition == partition) return true;
+    return false;
 }
 
 static void on_assigned(void *context, const rd_kafka_topic_partition_list_t *parts) {
     worker *w = context;
-    (void)parts;
     w->figures.rebalances++;
+    int32_t gone[256];
+    size_t n = 0, dropped_total = 0;
+    sr_error err;
+    sr_status status = SR_OK;
+    for (size_t p = 0; p < w->hold_count && status == SR_OK; p++) {
+        bool back = in_list(parts, (int32_t)p);
+        if (w->holds[p] == HOLD_LOST || (w->holds[p] == HOLD_REVOKED && !back)) gone[n++] = (int32_t)p;
+        if (n == sizeof gone / sizeof *gone || (n && p + 1 == w->hold_count)) {
+            size_t dropped;
+            status = sr_serving_drop_partitions(w->serving, gone, n, &dropped, &err);
+            dropped_total += dropped;
+            n = 0;
+        }
+    }
+    for (size_t p = 0; p < w->hold_count; p++) w->holds[p] = HOLD_NONE;
+    for (int i = 0; i < parts->cnt; i++) set_hold(w, parts->elems[i].partition, HOLD_ASSIGNED);
+    if (dropped_total)
+        sr_log(SR_LOG_INFO, "worker", "rebalance: %zu users of partitions now elsewhere dropped",
+               dropped_total);
+    fail_in_callback(w, status, &err);
 }
 
 static void on_statistics(void *context, const char *json, size_t len) {
@@ -381,6 +432,7 @@ static void stop_all(worker *w) {
     sr_serving_free(w->serving);
     sr_codec_free(w->codec);
     free(w->records);
+    free(w->holds);
 }
 
 sr_status sr_worker_run(const sr_worker_options *o, sr_worker_summary *summary, sr_error *err) {
