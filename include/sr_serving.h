@@ -75,6 +75,7 @@ typedef struct sr_serving_config {
     uint32_t max_users;            /* the state store's cap (evicts beyond it) */
     int64_t idle_expiry_ms;        /* event time; 0 = never */
     uint32_t batch;                /* users per step and per scoring batch */
+    bool scoring;                  /* false: step only, never score (benchmarks, warm-up) */
     uint32_t score_after_events;   /* K; 0 = off */
     int64_t score_max_delay_ms;    /* S; 0 = off */
     int64_t score_min_interval_ms; /* per user, between two scorings */

@@ -262,6 +262,27 @@ START_TEST(policy_after_k_events_delay_and_minimum_interval) {
 }
 END_TEST
 
+START_TEST(scoring_off_only_steps) {
+    sr_serving_config c;
+    sr_serving_config_init(&c);
+    c.scoring = false;
+    sr_serving *sv;
+    sr_error err;
+    ck_assert_int_eq(sr_serving_new(&c, &sv, &err), SR_OK);
+    set_model(sv, model_n(10, 9, 1), NULL);
+    for (int e = 0; e < 20; e++) add(sv, e % 4, 100 + 10 * (e % 10), e, 10);
+    step(sv);
+    captured *cap = calloc(1, sizeof *cap);
+    ck_assert_uint_eq(score(sv, 100000, cap), 0);
+    sr_serving_stats st;
+    sr_serving_stats_get(sv, &st);
+    ck_assert_uint_eq(st.steps, 20);
+    ck_assert_uint_eq(st.scheduled, 0);
+    free(cap);
+    sr_serving_free(sv);
+}
+END_TEST
+
 START_TEST(failed_emit_keeps_users_due) {
     sr_model *m = model_n(20, 4, 1);
     sr_serving *sv = serving_new(1, 0, 0, 3);
@@ -511,6 +532,7 @@ Suite *test_suite(void) {
     tcase_add_test(tc, steps_each_user_in_order_like_one_at_a_time);
     tcase_add_test(tc, recommendation_is_the_models_top_n_without_recent_items);
     tcase_add_test(tc, policy_after_k_events_delay_and_minimum_interval);
+    tcase_add_test(tc, scoring_off_only_steps);
     tcase_add_test(tc, failed_emit_keeps_users_due);
     tcase_add_test(tc, unknown_items_are_counted_and_do_not_step);
     tcase_add_test(tc, popularity_before_a_model_and_for_short_histories);

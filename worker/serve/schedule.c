@@ -70,6 +70,7 @@ static int64_t due_time(const sr_serving *sv, const sr_user_schedule_state *st, 
 
 sr_status schedule_after_event(sr_serving *sv, uint32_t slot, bool first_event, int64_t now_ms,
                                sr_error *err) {
+    if (!sv->config.scoring) return SR_OK;
     sr_user_schedule_state st;
     sr_user_store_schedule_state(sv->store, slot, &st);
     const sr_serving_config *c = &sv->config;

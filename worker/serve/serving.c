@@ -32,6 +32,7 @@ void sr_serving_config_init(sr_serving_config *c) {
     c->max_users = 1000000;
     c->idle_expiry_ms = 7LL * 24 * 3600 * 1000;
     c->batch = 256;
+    c->scoring = true;
     c->score_after_events = 1;
     c->score_max_delay_ms = 0;
     c->score_min_interval_ms = 1000;
@@ -53,7 +54,7 @@ static sr_status check_config(const sr_serving_config *c, sr_error *err) {
         return sr_fail(err, SR_ERR_CONFIG, "serving: topn %u is not in 1..10000", c->topn);
     if (c->score_max_delay_ms < 0 || c->score_min_interval_ms < 0)
         return sr_fail(err, SR_ERR_CONFIG, "serving: scoring delays must not be negative");
-    if (c->score_after_events == 0 && c->score_max_delay_ms == 0)
+    if (c->scoring && c->score_after_events == 0 && c->score_max_delay_ms == 0)
         sr_log(SR_LOG_WARN, "serving",
                "score_after_events and score_max_delay_ms are both 0: users are scored only at "
                "their first event");
