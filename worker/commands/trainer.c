@@ -64,6 +64,9 @@ static void print_help(FILE *out, const struct trainer_options *d) {
         "output:\n"
         "  --out PATH              the model file (written atomically) — required\n"
         "  --curve PATH            the training curve as CSV (plot: deploy/plot-training-curve.py)\n"
+        "  --init PATH             start from this model file (a warm start: its architecture,\n"
+        "                          its parameters; items it lacks are added, average-initialised;\n"
+        "                          the architecture options above are then ignored)\n"
         "  --publish               publish the model to the model topic\n"
         "  --model-topic NAME      (default %s)\n"
         "  --model-version N       version to publish (default: the time in ms)\n"
@@ -130,7 +133,7 @@ enum {
     OPT_INPUT = 256, OPT_FORMAT, OPT_TOPIC, OPT_BOOTSTRAP, OPT_WIRE, OPT_EMBED, OPT_HIDDEN,
     OPT_WINDOW, OPT_CELL, OPT_ATTENTION, OPT_UNTIED, OPT_LOSS, OPT_NEGATIVES, OPT_LR, OPT_BATCH,
     OPT_MAX_LENGTH, OPT_BPTT, OPT_DROPOUT, OPT_WEIGHT_DECAY, OPT_CLIP, OPT_SEED, OPT_EPOCHS,
-    OPT_PATIENCE, OPT_BUDGET, OPT_OUT, OPT_CURVE, OPT_PUBLISH, OPT_MODEL_TOPIC, OPT_VERSION,
+    OPT_PATIENCE, OPT_BUDGET, OPT_OUT, OPT_CURVE, OPT_INIT, OPT_PUBLISH, OPT_MODEL_TOPIC, OPT_VERSION,
     OPT_NO_PROGRESS, OPT_LOG_LEVEL, OPT_CONTINUOUS, OPT_RETRAIN_INTERVAL, OPT_RETRAIN_EVENTS,
     OPT_FINETUNE_EPOCHS,
 };
@@ -162,6 +165,7 @@ static const struct option long_options[] = {
     {"time-budget", required_argument, NULL, OPT_BUDGET},
     {"out", required_argument, NULL, OPT_OUT},
     {"curve", required_argument, NULL, OPT_CURVE},
+    {"init", required_argument, NULL, OPT_INIT},
     {"publish", no_argument, NULL, OPT_PUBLISH},
     {"model-topic", required_argument, NULL, OPT_MODEL_TOPIC},
     {"model-version", required_argument, NULL, OPT_VERSION},
@@ -238,6 +242,7 @@ static int parse_one(int opt, const char *arg, struct trainer_options *o) {
         return 1;
     case OPT_OUT: o->out = arg; return 1;
     case OPT_CURVE: o->curve = arg; return 1;
+    case OPT_INIT: o->init = arg; return 1;
     case OPT_PUBLISH: o->publish = 1; return 1;
     case OPT_MODEL_TOPIC: o->model_topic = arg; return 1;
     case OPT_VERSION: {

@@ -35,6 +35,7 @@ struct trainer_options {
     /* output */
     const char *out;
     const char *curve;
+    const char *init;          /* --init: the model to start from; NULL = random */
     int publish;
     const char *model_topic;
     int64_t model_version;      /* 0: now in ms */

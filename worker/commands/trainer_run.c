@@ -9,6 +9,7 @@
 
 #include "commands/trainer_internal.h"
 #include "sr_clock.h"
+#include "sr_continuous.h"
 #include "sr_json.h"
 #include "sr_log.h"
 #include "sr_model_file.h"
@@ -143,10 +144,25 @@ static sr_status train_initial(struct trainer_options *o, const sr_dataset *data
     *out = NULL;
     o->model.item_count = data->vocab.count;
     sr_model *model = NULL;
-    sr_status status = sr_model_new(&o->model, &model, err);
-    if (status == SR_OK) {
-        sr_model_init_random(model, o->train.seed);
-        status = sr_vocab_build(&model->vocab, data->vocab.ids, data->vocab.count, err);
+    sr_status status = SR_OK;
+    if (o->init) {
+        /* A warm start: the given model, grown or shrunk to this catalogue. */
+        sr_model *start;
+        sr_model_growth growth;
+        status = sr_model_load_file(o->init, &start, NULL, err);
+        if (status == SR_OK) {
+            status = sr_model_grow(start, &data->vocab, o->train.seed, &model, &growth, err);
+            sr_model_free(start);
+        }
+        if (status == SR_OK)
+            sr_log(SR_LOG_INFO, "trainer", "starting from %s: %u items kept, %u added, %u dropped",
+                   o->init, growth.kept, growth.added, growth.dropped);
+    } else {
+        status = sr_model_new(&o->model, &model, err);
+        if (status == SR_OK) {
+            sr_model_init_random(model, o->train.seed);
+            status = sr_vocab_build(&model->vocab, data->vocab.ids, data->vocab.count, err);
+        }
     }
     struct run_output output = {.options = o};
     if (status == SR_OK && o->curve && !(output.curve = fopen(o->curve, "w")))
