@@ -483,6 +483,13 @@ START_TEST(cap_evicts_without_losing_queued_events) {
     ck_assert_uint_eq(st.steps, 100);
     ck_assert_uint_le(st.users, 4);
     ck_assert_uint_gt(st.evictions, 0);
+    /* At the cap, events of users already held evict no one. */
+    uint64_t evictions = st.evictions;
+    for (int e = 0; e < 100; e++) add(sv, 6 + e % 4, 100, 100 + e, 1);
+    step(sv);
+    sr_serving_stats_get(sv, &st);
+    ck_assert_uint_eq(st.evictions, evictions);
+    ck_assert_uint_eq(st.users, 4);
     sr_serving_free(sv);
 }
 END_TEST

@@ -30,16 +30,12 @@ static const row_map *map_of(const sr_serving *sv, uint32_t generation) {
     return NULL;
 }
 
-/* Oldest first, the window entries whose items the current model knows. */
-typedef struct window_entry {
-    int32_t row;
-    uint8_t type;
-    uint32_t ring_slot;
-} window_entry;
-
-void migrate_user(sr_serving *sv, uint32_t slot) {
+/* Brings slot's window to the current model: its rows mapped, the items the
+ * model lacks dropped. With SR_SWAP_KEEP that is all; otherwise the state is
+ * cleared and the kept entries, oldest first, are left in rows/types for the
+ * caller to step: their count is returned (0 when nothing is left to step). */
+static size_t prepare_user(sr_serving *sv, uint32_t slot, int32_t *rows, uint8_t *types) {
     uint32_t generation = sr_user_store_model_generation(sv->store, slot);
-    if (generation == sv->generation) return;
     sr_user_store_set_model_generation(sv->store, slot, sv->generation);
     sv->stats.migrations++;
     const row_map *map = map_of(sv, generation);
@@ -47,57 +43,101 @@ void migrate_user(sr_serving *sv, uint32_t slot) {
     size_t T = c->window, H = c->hidden_dim;
     sr_user_state_view view;
     sr_user_store_view(sv->store, slot, &view);
-    window_entry entries[SR_USER_STORE_MAX_WINDOW > 1024 ? 1024 : SR_USER_STORE_MAX_WINDOW];
     size_t kept = 0, count = view.recent_count < T ? view.recent_count : T;
-    if (T > sizeof entries / sizeof entries[0]) count = 0; /* a window this wide restarts */
+    uint32_t *from = sv->window_slots; /* the ring position each kept entry came from */
     for (size_t i = 0; map && i < count; i++) {
         uint32_t ring = (uint32_t)((view.recent_head + T - count + i) % T);
         int32_t old = view.recent_rows[ring];
         int32_t row = old >= 0 && (uint32_t)old < map->rows ? map->to_current[old] : SR_VOCAB_UNKNOWN;
-        if (row != SR_VOCAB_UNKNOWN)
-            entries[kept++] = (window_entry){.row = row, .type = view.recent_types[ring],
-                                             .ring_slot = ring};
+        if (row == SR_VOCAB_UNKNOWN) continue;
+        rows[kept] = row;
+        types[kept] = view.recent_types[ring];
+        from[kept++] = ring;
     }
-    bool keep = map && sv->config.swap_policy == SR_SWAP_KEEP;
-    if (keep) {
+    if (map && sv->config.swap_policy == SR_SWAP_KEEP) {
         /* Rewrite the ring oldest first from position 0; hidden attention's
          * window states move with their entries (a copy first: they overlap). */
         float *states = c->attention == SR_ATTENTION_HIDDEN ? view.hidden + H : NULL;
         if (states) memcpy(sv->window_scratch, states, T * H * sizeof(float));
         for (size_t i = 0; i < kept; i++) {
-            view.recent_rows[i] = entries[i].row;
-            view.recent_types[i] = entries[i].type;
-            if (states)
-                memcpy(states + i * H, sv->window_scratch + entries[i].ring_slot * H,
-                       H * sizeof(float));
+            view.recent_rows[i] = rows[i];
+            view.recent_types[i] = types[i];
+            if (states) memcpy(states + i * H, sv->window_scratch + from[i] * H, H * sizeof(float));
         }
         view.recent_count = (uint32_t)kept;
         view.recent_head = (uint32_t)(kept % T);
         sr_user_store_view_save(sv->store, slot, &view);
-        return;
+        return 0;
     }
-    /* Recompute: the new model steps the window from an empty state. */
+    /* Recompute: the new model will step the window from an empty state. */
     memset(view.hidden, 0, sv->state_floats * sizeof(float));
     view.recent_count = 0;
     view.recent_head = 0;
+    sr_user_store_view_save(sv->store, slot, &view);
+    return kept;
+}
+
+void migrate_user(sr_serving *sv, uint32_t slot) {
+    if (sr_user_store_model_generation(sv->store, slot) == sv->generation) return;
+    int32_t *rows = sv->migrate_rows; /* row 0 of the sweep's scratch: not in use here */
+    uint8_t *types = sv->migrate_types;
+    size_t n = prepare_user(sv, slot, rows, types);
+    sr_user_state_view view;
+    sr_user_store_view(sv->store, slot, &view);
     sr_user_state_view *one = &view;
-    for (size_t i = 0; i < kept; i++)
-        sr_model_step_batch(sv->model, 1, &entries[i].row, &entries[i].type, &one, sv->ws);
+    for (size_t i = 0; i < n; i++) sr_model_step_batch(sv->model, 1, &rows[i], &types[i], &one, sv->ws);
     sr_user_store_view_save(sv->store, slot, &view);
 }
 
+/* Migrates n (<= config.batch) users at once: their windows are stepped
+ * round by round, one batched step per round, as sr_serving_step does. */
+static void migrate_batch(sr_serving *sv, const uint32_t *slots, size_t n) {
+    size_t T = sv->model->config.window, longest = 0;
+    for (size_t b = 0; b < n; b++) {
+        sv->migrate_kept[b] = (uint32_t)prepare_user(sv, slots[b], sv->migrate_rows + b * T,
+                                                     sv->migrate_types + b * T);
+        if (sv->migrate_kept[b] > longest) longest = sv->migrate_kept[b];
+    }
+    for (size_t t = 0; t < longest; t++) {
+        size_t k = 0;
+        for (size_t b = 0; b < n; b++) {
+            if (sv->migrate_kept[b] <= t) continue;
+            sr_user_store_view(sv->store, slots[b], &sv->views[k]);
+            sv->batch_rows[k] = sv->migrate_rows[b * T + t];
+            sv->batch_types[k] = sv->migrate_types[b * T + t];
+            sv->batch_slots[k++] = slots[b];
+        }
+        sr_model_step_batch(sv->model, k, sv->batch_rows, sv->batch_types, sv->view_ptrs, sv->ws);
+        for (size_t i = 0; i < k; i++) sr_user_store_view_save(sv->store, sv->batch_slots[i], &sv->views[i]);
+    }
+}
+
+/* Visits up to max_users users from where the last call stopped, migrating
+ * those behind in batches; after a whole pass every user is current and the
+ * row maps go. */
 void migrate_sweep(sr_serving *sv, size_t max_users) {
     if (sv->map_count == 0) return;
     uint32_t cursor = (uint32_t)sv->sweep_cursor, slot;
-    for (size_t n = 0; n < max_users; n++) {
+    uint32_t *pending = sv->migrate_slots;
+    size_t n = 0, visited = 0;
+    bool done = false;
+    while (visited < max_users) {
         if (!sr_user_store_next(sv->store, &cursor, &slot)) {
-            migrate_free(sv); /* every user is at the current generation */
-            sv->sweep_cursor = 0;
-            return;
+            done = true;
+            break;
         }
-        migrate_user(sv, slot);
+        visited++;
+        if (sr_user_store_model_generation(sv->store, slot) == sv->generation) continue;
+        pending[n++] = slot;
+        if (n == sv->config.batch) migrate_batch(sv, pending, n), n = 0;
     }
-    sv->sweep_cursor = cursor;
+    if (n) migrate_batch(sv, pending, n);
+    if (done) {
+        migrate_free(sv); /* every user is at the current generation */
+        sv->sweep_cursor = 0;
+    } else {
+        sv->sweep_cursor = cursor;
+    }
 }
 
 static bool same_state_shape(const sr_serving *sv, const sr_model *model) {

@@ -40,7 +40,7 @@ void sr_serving_config_init(sr_serving_config *c) {
     c->exclude_recent = true;
     c->min_history = 1;
     c->swap_policy = SR_SWAP_RECOMPUTE;
-    c->migrate_per_call = 4096;
+    c->migrate_per_call = 1024;
     c->expire_per_call = 1024;
     c->score_buffer_floats = (size_t)16 << 20;
     /* c->popularity all zero: the ranking's defaults (sr_popularity.h). */
@@ -117,7 +117,8 @@ void sr_serving_free(sr_serving *sv) {
     free(sv->batch_rows), free(sv->batch_types), free(sv->views), free(sv->view_ptrs);
     free(sv->batch_slots), free(sv->heap), free(sv->user_vectors), free(sv->scores);
     free(sv->top), free(sv->items), free(sv->exclude_rows), free(sv->exclude_ids);
-    free(sv->window_scratch);
+    free(sv->window_scratch), free(sv->window_slots), free(sv->migrate_rows);
+    free(sv->migrate_types), free(sv->migrate_kept), free(sv->migrate_slots);
     free(sv);
 }
 
@@ -135,16 +136,29 @@ sr_status serving_model_scratch(sr_serving *sv, sr_error *err) {
     int32_t *ex_rows = malloc(T * sizeof *ex_rows);
     int64_t *ex_ids = malloc(T * sizeof *ex_ids);
     float *window = malloc(T * mc->hidden_dim * sizeof *window);
-    if (!vectors || !scores || !ex_rows || !ex_ids || !window) {
+    size_t B = sv->config.batch;
+    uint32_t *window_slots = malloc(T * sizeof *window_slots);
+    int32_t *m_rows = malloc(B * T * sizeof *m_rows);
+    uint8_t *m_types = malloc(B * T);
+    uint32_t *m_kept = malloc(B * sizeof *m_kept), *m_slots = malloc(B * sizeof *m_slots);
+    if (!vectors || !scores || !ex_rows || !ex_ids || !window || !window_slots || !m_rows ||
+        !m_types || !m_kept || !m_slots) {
         sr_model_workspace_free(ws);
         free(vectors), free(scores), free(ex_rows), free(ex_ids), free(window);
+        free(window_slots), free(m_rows), free(m_types), free(m_kept), free(m_slots);
         return sr_fail(err, SR_ERR_NOMEM, "serving: out of memory for %zu x %zu scores", rows, V);
     }
     sr_model_workspace_free(sv->ws);
     free(sv->user_vectors), free(sv->scores), free(sv->exclude_rows), free(sv->exclude_ids);
-    free(sv->window_scratch);
+    free(sv->window_scratch), free(sv->window_slots), free(sv->migrate_rows);
+    free(sv->migrate_types), free(sv->migrate_kept), free(sv->migrate_slots);
     sv->ws = ws;
     sv->window_scratch = window;
+    sv->window_slots = window_slots;
+    sv->migrate_rows = m_rows;
+    sv->migrate_types = m_types;
+    sv->migrate_kept = m_kept;
+    sv->migrate_slots = m_slots;
     sv->user_vectors = vectors;
     sv->scores = scores;
     sv->score_rows = rows;
@@ -267,7 +281,12 @@ static sr_status step_round(sr_serving *sv, const uint32_t *idx, size_t n, size_
 static sr_status step_segment(sr_serving *sv, size_t base, size_t n, sr_error *err) {
     sr_status status = ensure_step_scratch(sv, n, err);
     if (status != SR_OK) return status;
-    sr_user_store_make_room(sv->store, n);
+    /* Room for the users that may be new (an upper bound: a new user's
+     * every event counts), so that no insert below evicts a user this
+     * segment holds a slot of; at the cap, users already held cost nothing. */
+    size_t maybe_new = 0;
+    for (size_t i = 0; i < n; i++) maybe_new += !sr_user_store_find(sv->store, sv->queue[base + i].user_id, NULL);
+    sr_user_store_make_room(sv->store, maybe_new);
     memset(sv->seen_slot, 0xff, sv->seen_cap * sizeof *sv->seen_slot);
     uint32_t max_round = 0;
     for (size_t i = 0; i < n; i++) {

@@ -82,6 +82,11 @@ struct sr_serving {
     int32_t *exclude_rows;        /* T */
     int64_t *exclude_ids;         /* T */
     float *window_scratch;        /* T x H: hidden attention's window, while a swap moves it */
+    uint32_t *window_slots;       /* T: where each kept window entry was in the ring */
+    int32_t *migrate_rows;        /* batch x T: windows being recomputed */
+    uint8_t *migrate_types;       /* batch x T */
+    uint32_t *migrate_kept;       /* batch: entries per window */
+    uint32_t *migrate_slots;      /* batch: users the sweep migrates together */
 
     int64_t stream_time_ms;       /* the largest event time seen */
     sr_serving_stats stats;       /* counters; the rest is filled by stats_get */
