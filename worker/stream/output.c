@@ -178,9 +178,10 @@ sr_status stream_output_dead_letter(stream_output *out, const rd_kafka_message_t
 
 void stream_output_poll(stream_output *out) { rd_kafka_poll(out->rk, 0); }
 
-sr_status stream_output_flush(stream_output *out, int timeout_ms, sr_error *err) {
+sr_status stream_output_flush(stream_output *out, int timeout_ms, bool *drained, sr_error *err) {
     rd_kafka_resp_err_t code = rd_kafka_flush(out->rk, timeout_ms);
-    if (code != RD_KAFKA_RESP_ERR_NO_ERROR)
+    if (drained) *drained = code == RD_KAFKA_RESP_ERR_NO_ERROR;
+    else if (code != RD_KAFKA_RESP_ERR_NO_ERROR)
         return sr_fail(err, SR_ERR_KAFKA, "output: %d records still undelivered after %d ms (%s)",
                        rd_kafka_outq_len(out->rk), timeout_ms, rd_kafka_err2str(code));
     if (out->stats.failed)

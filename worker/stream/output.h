@@ -19,6 +19,7 @@
 
 #include <librdkafka/rdkafka.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "sr_error.h"
@@ -71,9 +72,10 @@ sr_status stream_output_dead_letter(stream_output *out, const rd_kafka_message_t
 void stream_output_poll(stream_output *out);
 
 /* Waits until everything queued is delivered (at most timeout_ms). Fails with
- * SR_ERR_KAFKA when records are still queued at the timeout or when any record
- * failed since the output was created. */
-sr_status stream_output_flush(stream_output *out, int timeout_ms, sr_error *err);
+ * SR_ERR_KAFKA when any record failed since the output was created, or, when
+ * drained is NULL, when records are still queued at the timeout; otherwise
+ * *drained tells whether everything was delivered. */
+sr_status stream_output_flush(stream_output *out, int timeout_ms, bool *drained, sr_error *err);
 
 stream_output_stats stream_output_get_stats(const stream_output *out);
 /* Records queued and not yet delivered. */

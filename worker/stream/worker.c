@@ -69,6 +69,7 @@ typedef struct worker {
     atomic_bool ready;
     atomic_llong heartbeat_ms;     /* the loop's last iteration, for /healthz */
     int64_t last_commit_ms;
+    uint64_t consumer_errors;
 } worker;
 
 /* ---- records ---- */
@@ -91,7 +92,10 @@ static sr_status handle_record(worker *w, const rd_kafka_message_t *msg, int64_t
                                sr_error *err) {
     if (msg->err) {
         if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return SR_OK;
-        sr_log(SR_LOG_WARN, "worker", "consumer: %s", rd_kafka_message_errstr(msg));
+        /* The same error repeats every poll while it lasts (a missing topic). */
+        if (++w->consumer_errors <= 10 || w->consumer_errors % 1000 == 0)
+            sr_log(SR_LOG_WARN, "worker", "consumer: %s (%llu so far)", rd_kafka_message_errstr(msg),
+                   (unsigned long long)w->consumer_errors);
         if (msg->err == RD_KAFKA_RESP_ERR__FATAL)
             return sr_fail(err, SR_ERR_KAFKA, "consumer: %s", rd_kafka_message_errstr(msg));
         return SR_OK;
@@ -138,13 +142,25 @@ static void delivered(void *context, stream_record_kind kind, int64_t pending_si
 }
 
 /* Flushes every output, then commits the processed offsets: an offset is
- * never committed before the outputs of the records before it are delivered. */
-static sr_status commit(worker *w, int timeout_ms, sr_error *err) {
-    sr_status status = stream_output_flush(w->output, timeout_ms, err);
+ * never committed before the outputs of the records before it are delivered.
+ * In the loop (must_drain false) a producer that has not delivered
+ * everything within timeout_ms (a slow or unreachable broker) only delays
+ * the commit to the next interval; before a revocation or a stop it is a
+ * failure. A record that could not be delivered at all always is. */
+static sr_status commit(worker *w, int timeout_ms, bool must_drain, sr_error *err) {
+    bool drained = true;
+    sr_status status = stream_output_flush(w->output, timeout_ms, must_drain ? NULL : &drained, err);
+    w->last_commit_ms = sr_monotonic_ms();
+    if (status == SR_OK && !drained) {
+        w->figures.commit_failures++;
+        if (w->figures.commit_failures <= 10 || w->figures.commit_failures % 100 == 0)
+            sr_log(SR_LOG_WARN, "worker", "commit delayed: %d records not yet delivered",
+                   stream_output_in_flight(w->output));
+        return SR_OK;
+    }
     if (status == SR_OK) status = stream_consumer_commit(w->consumer, err);
     if (status == SR_OK) w->figures.commits++;
     else w->figures.commit_failures++;
-    w->last_commit_ms = sr_monotonic_ms();
     return status;
 }
 
@@ -190,7 +206,7 @@ static void on_revoking(void *context, const rd_kafka_topic_partition_list_t *pa
         status = sr_serving_step(w->serving, &err);
         if (status == SR_OK)
             status = sr_serving_score_due(w->serving, sr_wall_clock_ms(), 0, emit, w, NULL, &err);
-        if (status == SR_OK) status = commit(w, w->o->shutdown_timeout_ms, &err);
+        if (status == SR_OK) status = commit(w, w->o->shutdown_timeout_ms, true, &err);
     }
     for (int i = 0; i < parts->cnt; i++)
         set_hold(w, parts->elems[i].partition, lost ? HOLD_LOST : HOLD_REVOKED);
@@ -356,7 +372,7 @@ static sr_status iterate(worker *w, sr_error *err) {
     if (status == SR_OK) status = take_new_model(w, err);
     sr_serving_maintain(w->serving);
     if (status == SR_OK && sr_monotonic_ms() - w->last_commit_ms >= o->commit_interval_ms)
-        status = commit(w, o->shutdown_timeout_ms, err);
+        status = commit(w, 1000, false, err);
     model_loader_status st;
     model_loader_get_status(w->loader, &st);
     if (status == SR_OK && st.failed)
@@ -418,7 +434,7 @@ static sr_status finish(worker *w, sr_error *err) {
     sr_status status = sr_serving_step(w->serving, err);
     if (status == SR_OK)
         status = sr_serving_score_due(w->serving, sr_wall_clock_ms(), 0, emit, w, NULL, err);
-    if (status == SR_OK) status = commit(w, w->o->shutdown_timeout_ms, err);
+    if (status == SR_OK) status = commit(w, w->o->shutdown_timeout_ms, true, err);
     return status;
 }
 
