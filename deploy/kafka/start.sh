@@ -3,10 +3,10 @@
 # broker and controller in one JVM, listening on 127.0.0.1 only.
 # usage: start.sh [--port N] [--dir DIR] [--topics "name:partitions[:compact],..."]
 #   --port    PLAINTEXT port (default 39092); the controller uses N+1
-#   --dir     data dir (default: $STREAMREC_KAFKA_DIR if it holds a broker,
+#   --dir     data dir (default: $STREAMREC_BROKER_DIR if it holds a broker,
 #             else a new mktemp dir); an existing dir is restarted on its data
 #   --topics  topics to create if missing (see create-topics.sh)
-# Prints STREAMREC_BOOTSTRAP=... and STREAMREC_KAFKA_DIR=... (also in DIR/env);
+# Prints STREAMREC_BOOTSTRAP=... and STREAMREC_BROKER_DIR=... (also in DIR/env);
 # running it again while that broker runs only (re)checks the topics.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -78,9 +78,9 @@ broker_on_port() {
 # No dir given: the one from a previous eval of start.sh's output, else the
 # broker already running on the port, else a new one.
 made_dir=''
-if [ -z "$dir" ] && [ -f "${STREAMREC_KAFKA_DIR:-/nonexistent}/server.properties" ] &&
-   [[ -z $port || $(broker_port "$STREAMREC_KAFKA_DIR") == "$port" ]]; then
-  dir=$STREAMREC_KAFKA_DIR
+if [ -z "$dir" ] && [ -f "${STREAMREC_BROKER_DIR:-/nonexistent}/server.properties" ] &&
+   [[ -z $port || $(broker_port "$STREAMREC_BROKER_DIR") == "$port" ]]; then
+  dir=$STREAMREC_BROKER_DIR
 fi
 if [ -z "$dir" ] && port_in_use "${port:-39092}" && dir=$(broker_on_port "${port:-39092}"); then
   echo "start.sh: using the broker already running in $dir" >&2
@@ -174,7 +174,7 @@ if [ -n "$topics" ]; then
     fail "creating the topics failed"
 fi
 
-env_lines=$(printf 'STREAMREC_BOOTSTRAP=%s\nSTREAMREC_KAFKA_DIR=%q' "$bootstrap" "$dir")
+env_lines=$(printf 'STREAMREC_BOOTSTRAP=%s\nSTREAMREC_BROKER_DIR=%q' "$bootstrap" "$dir")
 echo "$env_lines" >"$dir/env"
 echo "$env_lines"
 launched='' made_dir=''   # success: keep the broker and its dir

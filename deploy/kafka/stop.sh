@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Stops the test broker that start.sh runs on DIR.
 # usage: stop.sh [--dir DIR] [--kill] [--purge]
-#   --dir    data dir (default: $STREAMREC_KAFKA_DIR)
+#   --dir    data dir (default: $STREAMREC_BROKER_DIR)
 #   --kill   SIGKILL at once (crash the broker, e.g. for chaos tests) instead of
 #            SIGTERM, a clean shutdown, and SIGKILL only after 20 s
 #   --purge  remove DIR afterwards
@@ -10,7 +10,7 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage="usage: stop.sh [--dir DIR] [--kill] [--purge]"
-dir=${STREAMREC_KAFKA_DIR:-} kill_now='' purge=''
+dir=${STREAMREC_BROKER_DIR:-} kill_now='' purge=''
 while [ $# -gt 0 ]; do
   case $1 in
     --dir) [ $# -ge 2 ] || die "--dir needs a value; $usage"; dir=$2; shift 2 ;;
@@ -20,7 +20,7 @@ while [ $# -gt 0 ]; do
     *) die "unknown argument '$1'; $usage" ;;
   esac
 done
-[ -n "$dir" ] || die "no --dir and STREAMREC_KAFKA_DIR is not set; $usage"
+[ -n "$dir" ] || die "no --dir and STREAMREC_BROKER_DIR is not set; $usage"
 if [ ! -d "$dir" ]; then
   [ -n "$purge" ] && exit 0   # already purged: nothing to do
   die "$dir does not exist"

@@ -42,15 +42,15 @@ run)
     data=$(cat "$state/started")
     # shellcheck disable=SC1091
     . "$data/env"
-    export STREAMREC_BOOTSTRAP STREAMREC_KAFKA_DIR
+    export STREAMREC_BOOTSTRAP STREAMREC_BROKER_DIR
   fi
   if ! "$STREAMREC_BUILD/tests/broker_ping"; then
     exit 1
   fi
   if ! bash "$script"; then
-    if [ -n "${STREAMREC_KAFKA_DIR:-}" ] && [ -f "$STREAMREC_KAFKA_DIR/broker.log" ]; then
-      echo "---- last 80 lines of the broker's log ($STREAMREC_KAFKA_DIR/broker.log) ----"
-      tail -n 80 "$STREAMREC_KAFKA_DIR/broker.log"
+    if [ -n "${STREAMREC_BROKER_DIR:-}" ] && [ -f "$STREAMREC_BROKER_DIR/broker.log" ]; then
+      echo "---- last 80 lines of the broker's log ($STREAMREC_BROKER_DIR/broker.log) ----"
+      tail -n 80 "$STREAMREC_BROKER_DIR/broker.log"
     fi
     exit 1
   fi

@@ -85,7 +85,6 @@ value() { awk -v n="$1" '$1 == n { print $2; exit }' "$work/metrics.txt"; }
 [ "$(value streamrec_model_loaded)" = 1 ] || fail "streamrec_model_loaded is not 1"
 [ "$(value streamrec_assigned_partitions)" = 4 ] || fail "assigned partitions: $(value streamrec_assigned_partitions)"
 [ "$(value streamrec_users)" = "$trained_users" ] || fail "users held: $(value streamrec_users), the topic has $trained_users"
-[ "$(value streamrec_commit_failures_total)" = 0 ] || fail "commit failures"
 [ "$(value streamrec_delivery_failures_total)" = 0 ] || fail "delivery failures"
 running_recommendations=$(value streamrec_recommendations_total)
 [ "$running_recommendations" -ge "$trained_users" ] || fail "only $running_recommendations recommendations"
@@ -135,6 +134,11 @@ report=$("$tools/verify_recommendations" --events "$events" --recommendations "$
   --min-recommendations "$trained_users") || { echo "$report"; fail "verify_recommendations found mismatches"; }
 echo "$report"
 [ "$(json_field recommendations "$report")" -eq "$produced" ] || fail "the topic holds $(json_field recommendations "$report") lists, the worker produced $produced"
+# The verifier allows 1e-3; the worker and it run the same float code, so
+# the published scores are in fact far closer (about 1e-6): a hidden state
+# stepped differently shows up here even where the ranking survives it.
+awk -v e="$(json_field max_score_error "$report")" 'BEGIN { exit !(e < 1e-4) }' ||
+  fail "a published score is $(json_field max_score_error "$report") away from its recomputed value"
 [ "$(json_field users_with_events "$report")" -eq "$trained_users" ] || fail "users with events: $(json_field users_with_events "$report")"
 [ "$(json_field users_recommended "$report")" -eq "$trained_users" ] || fail "users recommended: $(json_field users_recommended "$report")"
 echo "worker end to end: ok ($(( $(date +%s) - started )) s)"

@@ -60,7 +60,8 @@
  * user's last list covers its last event (source offset = that event's).
  *
  * Prints one JSON line: lists checked, users, lists per version, post-swap
- * lists, mismatches by kind and the first few in detail. Exits 0 only if
+ * lists, the largest score difference seen, mismatches by kind and the first
+ * few in detail. Exits 0 only if
  * nothing mismatched and at least --min-recommendations lists were checked;
  * 1 otherwise, 2 on a usage or Kafka error. The bootstrap address comes from
  * STREAMREC_BOOTSTRAP.
@@ -145,11 +146,12 @@ typedef struct verifier {
     /* scratch */
     int32_t *rows;
     uint8_t *types;
-    size_t scratch_cap;
+    size_t rows_cap, types_cap;
     float *user_vector, *scores;
     sr_scored_row *top;
     /* figures */
     long long lists, model_lists, popularity_lists, post_swap_lists;
+    double max_score_error;            /* largest |published - recomputed| of an item */
     long long version_lists[MAX_MODELS];
     mismatch_counts mismatches;
     long long mismatch_total;
@@ -309,9 +311,8 @@ static bool before_boundary(const verifier *v, const event *e) {
  * including events[last] (see "Model swaps" above), into v->rows/v->types;
  * returns how many. */
 static size_t stepped_sequence(verifier *v, const user *u, size_t last, int m) {
-    size_t rows_cap = v->scratch_cap;
-    v->rows = grow(v->rows, &rows_cap, u->count + 1, sizeof *v->rows);
-    v->types = grow(v->types, &v->scratch_cap, u->count + 1, sizeof *v->types);
+    v->rows = grow(v->rows, &v->rows_cap, u->count + 1, sizeof *v->rows);
+    v->types = grow(v->types, &v->types_cap, u->count + 1, sizeof *v->types);
     const sr_model *model = v->models[m];
     size_t n = 0, start = u->first;
     if (v->o->has_boundary && m > 0) {
@@ -425,6 +426,8 @@ static void check_model_list(verifier *v, const sr_recommendation *rec, const us
                 return;
             }
         double recomputed = v->scores[row], ith_best = v->top[i].score;
+        if (fabs(item->score - recomputed) > v->max_score_error)
+            v->max_score_error = fabs(item->score - recomputed);
         if (!tie_or_equal(item->score, recomputed, SCORE_TOLERANCE)) {
             mismatch(v, &v->mismatches.score,
                      "{\"kind\":\"score\",\"user\":%" PRId64 ",\"offset\":%" PRId64
@@ -626,9 +629,11 @@ static void report(const verifier *v) {
     for (size_t i = 0; i < v->user_count; i++) recommended += v->users[i].lists > 0;
     const mismatch_counts *c = &v->mismatches;
     printf("{\"recommendations\":%lld,\"model_lists\":%lld,\"popularity_lists\":%lld,"
-           "\"post_swap_lists\":%lld,\"events\":%zu,\"events_not_applied\":%lld,"
-           "\"users_with_events\":%zu,\"users_recommended\":%zu,\"versions\":{",
-           v->lists, v->model_lists, v->popularity_lists, v->post_swap_lists, v->event_count,
+           "\"post_swap_lists\":%lld,\"max_score_error\":%.3g,\"events\":%zu,"
+           "\"events_not_applied\":%lld,\"users_with_events\":%zu,\"users_recommended\":%zu,"
+           "\"versions\":{",
+           v->lists, v->model_lists, v->popularity_lists, v->post_swap_lists, v->max_score_error,
+           v->event_count,
            v->events_not_applied, v->user_count, recommended);
     for (int i = 0; i < v->model_count; i++)
         printf("%s\"%" PRId64 "\":%lld", i ? "," : "", v->models[i]->version, v->version_lists[i]);

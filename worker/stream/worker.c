@@ -273,7 +273,7 @@ static sr_status swap_in(worker *w, sr_model *model, sr_error *err) {
     int64_t version = model->version;
     sr_status status = sr_serving_set_model(w->serving, model, &report, err);
     if (status != SR_OK) return sr_error_wrap(err, status, "serving model %" PRId64, version);
-    worker_metrics_swap(w->metrics, report.pause_seconds);
+    if (report.previous_version) worker_metrics_swap(w->metrics, report.pause_seconds); /* a swap, not the first */
     sr_log(SR_LOG_INFO, "worker", "serving model %" PRId64 " (was %" PRId64 "): swap paused %.3f ms%s",
            report.version, report.previous_version, report.pause_seconds * 1000.0,
            report.states_reset ? "; user states restart (another state shape)" : "");
