@@ -93,7 +93,7 @@ static void on_signal(int sig) {
 
 static void usage(FILE *out) {
     fprintf(out,
-            WORKER_USAGE "\n"
+            WORKER_USAGE
             "\n"
             "Consumes user events from Kafka, steps each user's recurrent state, publishes\n"
             "top-N recommendations, sends bad records to the dead-letter topic and hot-swaps\n"

@@ -150,15 +150,18 @@ void stream_consumer_processed(stream_consumer *c, int32_t partition, int64_t of
     p->pending = true;
 }
 
-sr_status stream_consumer_commit(stream_consumer *c, sr_error *err) {
+sr_status stream_consumer_commit(stream_consumer *c, int *committed, sr_error *err) {
+    *committed = 0;
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(8);
     for (int32_t i = 0; i < c->position_count; i++)
         if (c->positions[i].owned && c->positions[i].pending)
             rd_kafka_topic_partition_list_add(list, c->options.topic, i)->offset = c->positions[i].next;
     rd_kafka_resp_err_t code = RD_KAFKA_RESP_ERR_NO_ERROR;
     if (list->cnt) code = rd_kafka_commit(c->rk, list, 0);
-    if (code == RD_KAFKA_RESP_ERR_NO_ERROR)
+    if (code == RD_KAFKA_RESP_ERR_NO_ERROR) {
         for (int i = 0; i < list->cnt; i++) c->positions[list->elems[i].partition].pending = false;
+        *committed = list->cnt;
+    }
     rd_kafka_topic_partition_list_destroy(list);
     switch (code) {
     case RD_KAFKA_RESP_ERR_NO_ERROR:

@@ -62,8 +62,9 @@ int stream_consumer_assigned_count(const stream_consumer *c);
 /* Marks records up to and including offset of partition as processed. */
 void stream_consumer_processed(stream_consumer *c, int32_t partition, int64_t offset);
 
-/* Commits the processed offsets (synchronously). Nothing to commit is not an error. */
-sr_status stream_consumer_commit(stream_consumer *c, sr_error *err);
+/* Commits the processed offsets (synchronously); *committed counts the
+ * partitions whose offsets moved. Nothing to commit is not an error. */
+sr_status stream_consumer_commit(stream_consumer *c, int *committed, sr_error *err);
 
 /* Leaves the group and frees (commits nothing: commit first). */
 void stream_consumer_close(stream_consumer *c);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sr_clock.h"
 #include "sr_log.h"
 #include "sr_model_file.h"
 #include "sr_model_publish.h"
@@ -68,9 +69,40 @@ static void sync_rejections(model_loader *l) {
     pthread_mutex_unlock(&l->lock);
 }
 
+/* Opens the model topic, waiting while it does not exist yet (a deployment
+ * that creates topics after starting the workers): the first miss counts as
+ * a finished catch-up with no model, so that the worker serves popularity or
+ * waits, as configured, instead of failing. */
+static sr_status open_topic(model_loader *l, sr_error *err) {
+    sr_model_subscriber_options so = {.bootstrap = l->options.bootstrap, .topic = l->options.topic,
+                                      .settings = l->options.settings};
+    bool announced = false;
+    for (;;) {
+        sr_status status = sr_model_subscriber_new(&so, &l->subscriber, err);
+        if (status != SR_ERR_NOT_FOUND) return status;
+        if (!announced) {
+            sr_log(SR_LOG_WARN, "model", "%s; checking again every second", err->message);
+            pthread_mutex_lock(&l->lock);
+            l->status.caught_up = true;
+            pthread_mutex_unlock(&l->lock);
+            announced = true;
+        }
+        for (int i = 0; i < 10; i++) {
+            if (atomic_load(&l->stop)) return SR_ERR_NOT_FOUND;
+            sr_sleep_ms(100);
+        }
+    }
+}
+
 static void *run(void *arg) {
     model_loader *l = arg;
     sr_error err;
+    sr_status opened = open_topic(l, &err);
+    if (opened == SR_ERR_NOT_FOUND) return NULL; /* stopped while waiting */
+    if (opened != SR_OK) {
+        fail(l, &err);
+        return NULL;
+    }
     if (sr_model_subscriber_catch_up(l->subscriber, l->options.catch_up_timeout_ms, &err) != SR_OK) {
         fail(l, &err);
         return NULL;
@@ -99,16 +131,10 @@ sr_status model_loader_start(const model_loader_options *options, model_loader *
     l->options = *options;
     if (l->options.catch_up_timeout_ms <= 0) l->options.catch_up_timeout_ms = 60000;
     pthread_mutex_init(&l->lock, NULL);
-    sr_model_subscriber_options so = {.bootstrap = options->bootstrap, .topic = options->topic,
-                                      .settings = options->settings};
-    sr_status status = sr_model_subscriber_new(&so, &l->subscriber, err);
-    if (status == SR_OK && pthread_create(&l->thread, NULL, run, l) != 0)
-        status = sr_fail(err, SR_ERR_NOMEM, "model loader: cannot start a thread");
-    if (status != SR_OK) {
-        sr_model_subscriber_free(l->subscriber);
+    if (pthread_create(&l->thread, NULL, run, l) != 0) {
         pthread_mutex_destroy(&l->lock);
         free(l);
-        return sr_error_wrap(err, status, "model topic '%s'", options->topic);
+        return sr_fail(err, SR_ERR_NOMEM, "model loader: cannot start a thread");
     }
     *out = l;
     return SR_OK;

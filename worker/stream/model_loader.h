@@ -43,7 +43,8 @@ typedef struct model_loader_status {
 
 typedef struct model_loader model_loader;
 
-/* Starts the thread. Fails when the topic cannot be read at all. */
+/* Starts the thread, which opens the topic (waiting while it does not exist)
+ * and reads it; its failures show in the status. */
 sr_status model_loader_start(const model_loader_options *options, model_loader **out,
                              sr_error *err);
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "sr_buffer.h"
+#include "sr_clock.h"
 #include "sr_codec.h"
 #include "sr_kafka.h"
 #include "sr_log.h"
@@ -101,10 +102,14 @@ void stream_output_free(stream_output *out) {
     free(out);
 }
 
-/* Produces one record, waiting while librdkafka's queue is full. */
+/* Produces one record, waiting while librdkafka's queue is full: deliveries
+ * make room (backpressure), also after a stop was asked for, so that a stop
+ * under load still flushes and commits. Only a queue that stays full for
+ * queue_full_timeout_ms (a broker that is gone) fails the record. */
 static sr_status produce(stream_output *out, rd_kafka_topic_t *topic, const void *key,
                          size_t key_len, const void *value, size_t value_len,
                          rd_kafka_headers_t *headers, void *opaque, sr_error *err) {
+    int64_t deadline = sr_monotonic_ms() + out->options.queue_full_timeout_ms;
     for (;;) {
         rd_kafka_resp_err_t code;
         if (headers) {
@@ -122,12 +127,12 @@ static sr_status produce(stream_output *out, rd_kafka_topic_t *topic, const void
                                      RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
         }
         if (code == RD_KAFKA_RESP_ERR_NO_ERROR) return SR_OK; /* librdkafka owns the headers */
-        if (code != RD_KAFKA_RESP_ERR__QUEUE_FULL || (out->options.stop && *out->options.stop)) {
+        if (code != RD_KAFKA_RESP_ERR__QUEUE_FULL || sr_monotonic_ms() > deadline) {
             if (headers) rd_kafka_headers_destroy(headers);
             return sr_fail(err, SR_ERR_KAFKA, "producing to %s: %s", rd_kafka_topic_name(topic),
                            rd_kafka_err2str(code));
         }
-        rd_kafka_poll(out->rk, 50); /* backpressure: deliveries make room */
+        rd_kafka_poll(out->rk, 50);
     }
 }
 
@@ -145,7 +150,7 @@ sr_status stream_output_recommendation(stream_output *out, const sr_recommendati
 }
 
 /* Dead-letter headers (all values UTF-8 text, so any tool shows them):
- *   streamrec.error            the status name, e.g. "SR_ERR_TRUNCATED"
+ *   streamrec.error            the status name (sr_status_name), e.g. "truncated"
  *   streamrec.error.message    the one-line reason
  *   streamrec.source.topic     where the record was read
  *   streamrec.source.partition

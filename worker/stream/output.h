@@ -42,7 +42,7 @@ typedef struct stream_output_options {
     void *settings_context;
     stream_delivered_fn delivered;       /* may be NULL */
     void *delivered_context;
-    const volatile sig_atomic_t *stop;   /* a full queue waits until delivery or a stop */
+    int queue_full_timeout_ms;           /* how long a record may wait for room in a full queue */
 } stream_output_options;
 
 typedef struct stream_output_stats {

@@ -158,9 +158,10 @@ static sr_status commit(worker *w, int timeout_ms, bool must_drain, sr_error *er
                    stream_output_in_flight(w->output));
         return SR_OK;
     }
-    if (status == SR_OK) status = stream_consumer_commit(w->consumer, err);
-    if (status == SR_OK) w->figures.commits++;
-    else w->figures.commit_failures++;
+    int committed = 0;
+    if (status == SR_OK) status = stream_consumer_commit(w->consumer, &committed, err);
+    if (status != SR_OK) w->figures.commit_failures++;
+    else if (committed) w->figures.commits++;
     return status;
 }
 
@@ -413,7 +414,8 @@ static sr_status start(worker *w, sr_error *err) {
             .bootstrap = o->bootstrap, .client_id = o->client_id,
             .recommendations_topic = o->recommendations_topic, .dead_letter_topic = o->dead_letter_topic,
             .settings = o->settings, .settings_context = o->settings_context,
-            .delivered = delivered, .delivered_context = w, .stop = o->stop};
+            .delivered = delivered, .delivered_context = w,
+            .queue_full_timeout_ms = o->shutdown_timeout_ms};
         status = stream_output_new(&po, &w->output, err);
     }
     if (status == SR_OK) status = first_model(w, err);
@@ -435,6 +437,7 @@ static sr_status finish(worker *w, sr_error *err) {
     if (status == SR_OK)
         status = sr_serving_score_due(w->serving, sr_wall_clock_ms(), 0, emit, w, NULL, err);
     if (status == SR_OK) status = commit(w, w->o->shutdown_timeout_ms, true, err);
+    if (status == SR_OK) sr_log(SR_LOG_INFO, "worker", "final commit done: every output delivered");
     return status;
 }
 
