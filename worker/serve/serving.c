@@ -327,7 +327,8 @@ sr_status sr_serving_step(sr_serving *sv, sr_error *err) {
         if (status == SR_OK) done += n;
     }
     /* Keep what was not stepped (only after a failure). */
-    memmove(sv->queue, sv->queue + done, (sv->queued - done) * sizeof *sv->queue);
+    if (done && done < sv->queued)
+        memmove(sv->queue, sv->queue + done, (sv->queued - done) * sizeof *sv->queue);
     sv->queued -= done;
     return status;
 }
