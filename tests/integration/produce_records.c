@@ -2,7 +2,7 @@
  * produce_records.c — writes hand-made records, good and bad, to a topic, for
  * the integration tests of the worker's dead-letter path.
  *
- *   produce_records --topic T [--partition P] < SPEC
+ *   produce_records --topic T [--partition P] < SPEC     (no P: partitioned by key)
  *
  * SPEC has one record per line (blank lines and '#' comments skipped):
  *

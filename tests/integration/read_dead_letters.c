@@ -14,7 +14,9 @@
  * every other byte as \u00XX, so that the bytes can be compared exactly.
  *
  * Reads every partition from its beginning to the end offset it finds at
- * start, read_committed, with no group commits. Exits 0 when it read to the
+ * start, read_committed, with no group commits; a topic not known yet (just
+ * created) is waited for up to 15 s, so that a test can also use it to wait
+ * for a new topic. Exits 0 when it read to the
  * end of every partition, 1 when it gave up (30 s without a record), 2 on a
  * usage or Kafka error. The bootstrap address comes from STREAMREC_BOOTSTRAP.
  */
@@ -23,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void print_text(const void *data, size_t len) {
     const unsigned char *p = data;
@@ -86,7 +89,18 @@ static rd_kafka_t *open_consumer(const char *bootstrap) {
 static int assign_all(rd_kafka_t *rk, const char *topic_name, int64_t **ends) {
     rd_kafka_topic_t *topic = rd_kafka_topic_new(rk, topic_name, NULL);
     const struct rd_kafka_metadata *md;
-    rd_kafka_resp_err_t rc = rd_kafka_metadata(rk, 0, topic, &md, 15000);
+    rd_kafka_resp_err_t rc;
+    /* A topic created a moment ago may not be in the broker's metadata yet. */
+    for (int attempt = 0;; attempt++) {
+        rc = rd_kafka_metadata(rk, 0, topic, &md, 15000);
+        rd_kafka_resp_err_t topic_err = rc ? rc : md->topics[0].err;
+        if (rc || attempt == 75 ||
+            (topic_err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART &&
+             topic_err != RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE && md->topics[0].partition_cnt > 0))
+            break;
+        rd_kafka_metadata_destroy(md);
+        usleep(200 * 1000);
+    }
     rd_kafka_topic_destroy(topic);
     if (rc || md->topics[0].err) {
         fprintf(stderr, "read_dead_letters: metadata for %s: %s\n", topic_name,
@@ -132,6 +146,12 @@ int main(int argc, char **argv) {
         return 2;
     }
     int64_t *next = calloc((size_t)partitions + 1, sizeof *next);
+    if (!next) {
+        fprintf(stderr, "read_dead_letters: out of memory\n");
+        free(ends);
+        rd_kafka_destroy(rk);
+        return 2;
+    }
     int idle_polls = 0, status = 0;
     for (;;) {
         int done = 1;

@@ -43,6 +43,7 @@ models=$(fresh_topic dlq-models)
 group=$(fresh_topic dlq-group)
 "$STREAMREC_SOURCE/deploy/kafka/create-topics.sh" --bootstrap "$STREAMREC_BOOTSTRAP" \
   --topics "$events:2,$dlq:2,$recommendations:2,$models:1:compact"
+wait_for_topics "$models" "$dlq" "$recommendations"
 
 # EXPECTED VALUE KEY [HEADERS]: EXPECTED is "ok" or the streamrec.error the
 # record must get; the rest is produce_records' SPEC (see produce_records.c).

@@ -5,16 +5,24 @@
 #
 #   start_worker LOG ARGS...   starts a worker (--http-port 0 and ARGS); its JSON
 #                              log goes to LOG; sets WORKER_PID
-#   worker_port LOG            waits for "serving /healthz ... on port N"; prints N
-#   http_get URL               prints the body; sets HTTP_STATUS (000: no answer)
+#   worker_port LOG [PID]      waits for "serving /healthz ... on port N"; prints N
+#                              (fails at once if PID, default WORKER_PID, exits)
+#   http_get URL               prints the body
+#   http_status URL            prints the status code (000: no answer)
 #   metric PORT NAME           prints the value of a metric without labels
 #   wait_for_metric PORT NAME VALUE SEC [PID]   until NAME >= VALUE
 #   stop_worker PID SIGNAL SEC sends SIGNAL, waits up to SEC s; sets WORKER_STATUS
 #                              and WORKER_STOP_MS; fails if it still runs
-#   group_offsets GROUP        "TOPIC PARTITION COMMITTED END" per partition, from
-#                              Kafka's own ConsumerGroupCommand
+#   wait_for_topics TOPIC...   until the broker knows each new topic
+#   group_describe GROUP       Kafka's own ConsumerGroupCommand --describe, as it
+#                              prints it (with "Consumer group 'G' has no active
+#                              members." when that is so)
+#   group_offsets [GROUP]      "TOPIC PARTITION COMMITTED END" per partition, from
+#                              group_describe's output (stdin when no GROUP);
+#                              COMMITTED is "-" where nothing was committed
 #
-# Every worker started here is killed when the script exits, whatever happens.
+# The caller sets work (a scratch folder) and calls worker_cleanup from its EXIT
+# trap: it kills every worker started here that still runs.
 worker_pids=()
 worker_cleanup() {
   local pid
@@ -33,11 +41,14 @@ start_worker() {  # start_worker LOG ARGS...
   worker_pids+=("$WORKER_PID")
 }
 
-worker_port() {  # worker_port LOG
-  local deadline=$(( $(date +%s) + 30 )) port
+worker_port() {  # worker_port LOG [PID]
+  local deadline=$(( $(date +%s) + 30 )) port pid=${2:-$WORKER_PID}
   while [ "$(date +%s)" -le "$deadline" ]; do
     port=$(sed -n 's/.*"msg":"serving \/healthz.* on port \([0-9][0-9]*\)".*/\1/p' "$1" | head -n 1)
     if [ -n "$port" ]; then echo "$port"; return 0; fi
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "the worker exited before serving HTTP:" >&2; tail -n 20 "$1" >&2; return 1
+    fi
     sleep 0.1
   done
   echo "no 'serving /healthz ... on port N' line in $1 within 30 s" >&2
@@ -45,29 +56,28 @@ worker_port() {  # worker_port LOG
   return 1
 }
 
-http_get() {  # http_get URL
-  local out
+# http_request URL: prints the status code (000: no answer), then the body.
+http_request() {
   if command -v curl >/dev/null; then
-    out=$(curl -s -m 5 -w '\n%{http_code}' "$1") || true
+    curl -s -m 5 -o "$work/http.body.$BASHPID" -w '%{http_code}\n' "$1" || true
+    cat "$work/http.body.$BASHPID" 2>/dev/null
+    rm -f "$work/http.body.$BASHPID"
   else
-    out=$(python3 - "$1" <<'PY'
+    python3 - "$1" <<'PY'
 import sys, urllib.request, urllib.error
 try:
     with urllib.request.urlopen(sys.argv[1], timeout=5) as r:
-        body, code = r.read().decode(), r.status
+        code, body = r.status, r.read().decode()
 except urllib.error.HTTPError as e:
-    body, code = e.read().decode(), e.code
+    code, body = e.code, e.read().decode()
 except Exception:
-    body, code = "", 0
-print(body)
-print("%03d" % code)
+    code, body = 0, ""
+sys.stdout.write("%03d\n%s" % (code, body))
 PY
-)
   fi
-  HTTP_STATUS=${out##*$'\n'}
-  [ -n "$HTTP_STATUS" ] || HTTP_STATUS=000
-  printf '%s\n' "${out%$'\n'*}"
 }
+http_get() { http_request "$1" | tail -n +2; }
+http_status() { http_request "$1" | head -n 1; }
 
 metric() {  # metric PORT NAME
   local value
@@ -102,8 +112,23 @@ stop_worker() {  # stop_worker PID SIGNAL SEC
   WORKER_STOP_MS=$(( ($(date +%s%N) - started) / 1000000 ))
 }
 
-group_offsets() {  # group_offsets GROUP
+# wait_for_topics TOPIC...: until the broker's metadata has each (new) topic.
+# A worker started on a model topic created a moment before can find it
+# unknown, and that is fatal at its start ("model topic '...': Unknown topic or
+# partition", exit 1): a start-up race this works around, not what is tested.
+wait_for_topics() {
+  local topic
+  for topic in "$@"; do
+    "$tools/read_dead_letters" --topic "$topic" >/dev/null || fail "topic $topic did not appear"
+  done
+}
+
+group_describe() {  # group_describe GROUP
   "$STREAMREC_SOURCE/deploy/kafka/kafka-tool.sh" org.apache.kafka.tools.consumer.group.ConsumerGroupCommand \
-    --bootstrap-server "$STREAMREC_BOOTSTRAP" --describe --group "$1" 2>/dev/null |
-    awk -v g="$1" '$1 == g && $3 ~ /^[0-9]+$/ { print $2, $3, $4, $5 }' | sort -k2,2n
+    --bootstrap-server "$STREAMREC_BOOTSTRAP" --describe --group "$1" 2>&1
+}
+
+group_offsets() {  # group_offsets [GROUP]
+  if [ $# -gt 0 ]; then group_describe "$1"; else cat; fi |
+    awk '$3 ~ /^[0-9]+$/ && $5 ~ /^[0-9]+$/ { print $2, $3, $4, $5 }' | sort -k2,2n
 }
