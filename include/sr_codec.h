@@ -29,6 +29,7 @@
 #ifndef SR_CODEC_H
 #define SR_CODEC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -87,6 +88,12 @@ sr_status sr_codec_decode_event(const sr_codec *codec, sr_wire_format wire,
  * would refuse (unknown event_type, session_id too long, non-finite value). */
 sr_status sr_encode_event(const sr_user_event *event, sr_wire_format wire,
                           sr_buffer *out, sr_error *err);
+
+/* Record keys. Events and recommendations are keyed by the user id in
+ * decimal ("42", "-7"), so that each user's records share a partition.
+ * Whether key (len bytes, not NUL-terminated) is exactly user_id so written:
+ * no sign for non-negative ids, no leading zeros, no spaces. */
+bool sr_key_is_user_id(const void *key, size_t len, int64_t user_id);
 
 /* Appends one Recommendation, plain Avro binary (items in one block), to out. */
 sr_status sr_encode_recommendation(const sr_recommendation *rec, sr_buffer *out,

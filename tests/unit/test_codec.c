@@ -40,6 +40,31 @@ static void assert_round_trip(const sr_user_event *e, sr_wire_format wire) {
     sr_buffer_free(&buf);
 }
 
+START_TEST(keys_are_decimal_user_ids) {
+    static const struct { const char *key; int64_t id; bool match; } cases[] = {
+        {"42", 42, true}, {"0", 0, true}, {"-7", -7, true},
+        {"9223372036854775807", INT64_MAX, true}, {"-9223372036854775808", INT64_MIN, true},
+        {"042", 42, false}, {"+42", 42, false}, {"42 ", 42, false}, {"4", 42, false},
+        {"142", 42, false}, {"-42", 42, false}, {"42", -42, false}, {"", 0, false},
+        {"-", 0, false}, {"-0", 0, false}, {"00", 0, false}, {"43", 42, false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        ck_assert_msg(sr_key_is_user_id(cases[i].key, strlen(cases[i].key), cases[i].id) == cases[i].match,
+                      "key '%s' for user %lld", cases[i].key, (long long)cases[i].id);
+    ck_assert(!sr_key_is_user_id(NULL, 0, 0));
+    /* Every id of a random sample, against its printf form. */
+    uint64_t x = 12345;
+    for (int i = 0; i < 100000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        int64_t id = (int64_t)x >> (x % 60);
+        char key[24];
+        int n = snprintf(key, sizeof key, "%lld", (long long)id);
+        ck_assert(sr_key_is_user_id(key, (size_t)n, id));
+        ck_assert(!sr_key_is_user_id(key, (size_t)n, id + 1));
+    }
+}
+END_TEST
+
 START_TEST(random_events_round_trip) {
     uint64_t rng = 42;
     char session[SR_SESSION_ID_MAX + 1];
@@ -373,6 +398,7 @@ Suite *test_suite(void) {
     tcase_add_test(tc, recommendation_round_trip_and_limits);
     tcase_add_test(tc, recommendation_blocks_with_sizes);
     tcase_add_test(tc, wire_format_names);
+    tcase_add_test(tc, keys_are_decimal_user_ids);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -283,6 +283,41 @@ START_TEST(scoring_off_only_steps) {
 }
 END_TEST
 
+START_TEST(a_user_owing_two_due_hints_is_scored_once) {
+    sr_model *m = model_n(20, 10, 1);
+    sr_serving *sv = serving_new(3, 0, 0, 3);
+    set_model(sv, m, NULL);
+    /* Its first event (cold start) and its third (K = 3) before one scoring. */
+    for (int i = 0; i < 3; i++) add(sv, 77, 100 + 10 * i, i, 5);
+    step(sv);
+    captured *c = calloc(1, sizeof *c);
+    ck_assert_uint_eq(score(sv, 5, c), 1);
+    ck_assert_int_eq(c->offset[0], 2);
+    free(c);
+    sr_serving_free(sv);
+}
+END_TEST
+
+START_TEST(room_is_made_for_new_users_not_for_their_events) {
+    sr_serving_config cfg;
+    sr_serving_config_init(&cfg);
+    cfg.max_users = 10;
+    sr_serving *sv;
+    sr_error err;
+    ck_assert_int_eq(sr_serving_new(&cfg, &sv, &err), SR_OK);
+    set_model(sv, model_n(10, 11, 1), NULL);
+    /* Ten users, five events each in a row: every segment has few new users. */
+    for (int u = 0; u < 10; u++)
+        for (int i = 0; i < 5; i++) add(sv, u, 100 + 10 * i, u * 5 + i, 1);
+    step(sv);
+    sr_serving_stats st;
+    sr_serving_stats_get(sv, &st);
+    ck_assert_uint_eq(st.users, 10);
+    ck_assert_uint_eq(st.evictions, 0);
+    sr_serving_free(sv);
+}
+END_TEST
+
 START_TEST(failed_emit_keeps_users_due) {
     sr_model *m = model_n(20, 4, 1);
     sr_serving *sv = serving_new(1, 0, 0, 3);
@@ -540,6 +575,8 @@ Suite *test_suite(void) {
     tcase_add_test(tc, recommendation_is_the_models_top_n_without_recent_items);
     tcase_add_test(tc, policy_after_k_events_delay_and_minimum_interval);
     tcase_add_test(tc, scoring_off_only_steps);
+    tcase_add_test(tc, a_user_owing_two_due_hints_is_scored_once);
+    tcase_add_test(tc, room_is_made_for_new_users_not_for_their_events);
     tcase_add_test(tc, failed_emit_keeps_users_due);
     tcase_add_test(tc, unknown_items_are_counted_and_do_not_step);
     tcase_add_test(tc, popularity_before_a_model_and_for_short_histories);

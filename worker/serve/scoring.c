@@ -100,6 +100,11 @@ sr_status sr_serving_score_due(sr_serving *sv, int64_t now_ms, size_t max_users,
         uint32_t slot;
         status = schedule_pop_due(sv, now_ms, &found, &slot, err);
         if (status != SR_OK || !found) break;
+        /* A user can owe two hints that are both due (its first event and its
+         * K-th): it is scored once. */
+        bool gathered = false;
+        for (size_t i = 0; i < k && !gathered; i++) gathered = sv->batch_slots[i] == slot;
+        if (gathered) continue;
         taken++;
         migrate_user(sv, slot);
         sr_user_state_view view;

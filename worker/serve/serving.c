@@ -113,7 +113,7 @@ void sr_serving_free(sr_serving *sv) {
     sr_model_workspace_free(sv->ws);
     migrate_free(sv);
     free(sv->queue), free(sv->slots), free(sv->rounds), free(sv->order);
-    free(sv->seen_slot), free(sv->seen_count);
+    free(sv->seen_slot), free(sv->seen_count), free(sv->seen_ids), free(sv->seen_used);
     free(sv->batch_rows), free(sv->batch_types), free(sv->views), free(sv->view_ptrs);
     free(sv->batch_slots), free(sv->heap), free(sv->user_vectors), free(sv->scores);
     free(sv->top), free(sv->items), free(sv->exclude_rows), free(sv->exclude_ids);
@@ -209,10 +209,12 @@ static sr_status ensure_step_scratch(sr_serving *sv, size_t n, sr_error *err) {
     size_t seen = 16;
     while (seen < 2 * n) seen *= 2;
     if (seen > sv->seen_cap) {
-        free(sv->seen_slot), free(sv->seen_count);
+        free(sv->seen_slot), free(sv->seen_count), free(sv->seen_ids), free(sv->seen_used);
         sv->seen_slot = malloc(seen * sizeof *sv->seen_slot);
         sv->seen_count = malloc(seen * sizeof *sv->seen_count);
-        sv->seen_cap = sv->seen_slot && sv->seen_count ? seen : 0;
+        sv->seen_ids = malloc(seen * sizeof *sv->seen_ids);
+        sv->seen_used = malloc(seen);
+        sv->seen_cap = sv->seen_slot && sv->seen_count && sv->seen_ids && sv->seen_used ? seen : 0;
     }
     if (!sv->slots) {
         sv->slots = malloc(SEGMENT_MAX * sizeof *sv->slots);
@@ -222,6 +224,24 @@ static sr_status ensure_step_scratch(sr_serving *sv, size_t n, sr_error *err) {
     if (!sv->seen_cap || !sv->slots || !sv->rounds || !sv->order)
         return sr_fail(err, SR_ERR_NOMEM, "serving: out of memory for a step");
     return SR_OK;
+}
+
+/* The distinct users of queue[base, base + n) the store does not hold. */
+static size_t count_new_users(sr_serving *sv, size_t base, size_t n) {
+    size_t mask = sv->seen_cap - 1, count = 0;
+    memset(sv->seen_used, 0, sv->seen_cap);
+    for (size_t i = 0; i < n; i++) {
+        int64_t id = sv->queue[base + i].user_id;
+        if (sr_user_store_find(sv->store, id, NULL)) continue;
+        size_t h = (size_t)((uint64_t)id * UINT64_C(0x9e3779b97f4a7c15) >> 20) & mask;
+        while (sv->seen_used[h] && sv->seen_ids[h] != id) h = (h + 1) & mask;
+        if (!sv->seen_used[h]) {
+            sv->seen_used[h] = 1;
+            sv->seen_ids[h] = id;
+            count++;
+        }
+    }
+    return count;
 }
 
 /* How many events of slot's user came before in this segment (and count this one). */
@@ -281,12 +301,10 @@ static sr_status step_round(sr_serving *sv, const uint32_t *idx, size_t n, size_
 static sr_status step_segment(sr_serving *sv, size_t base, size_t n, sr_error *err) {
     sr_status status = ensure_step_scratch(sv, n, err);
     if (status != SR_OK) return status;
-    /* Room for the users that may be new (an upper bound: a new user's
-     * every event counts), so that no insert below evicts a user this
-     * segment holds a slot of; at the cap, users already held cost nothing. */
-    size_t maybe_new = 0;
-    for (size_t i = 0; i < n; i++) maybe_new += !sr_user_store_find(sv->store, sv->queue[base + i].user_id, NULL);
-    sr_user_store_make_room(sv->store, maybe_new);
+    /* Room for the segment's new users, so that no insert below evicts a
+     * user this segment holds a slot of; at the cap, users already held
+     * cost nothing. */
+    sr_user_store_make_room(sv->store, count_new_users(sv, base, n));
     memset(sv->seen_slot, 0xff, sv->seen_cap * sizeof *sv->seen_slot);
     uint32_t max_round = 0;
     for (size_t i = 0; i < n; i++) {

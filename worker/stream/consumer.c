@@ -133,7 +133,17 @@ sr_status stream_consumer_new(const stream_consumer_options *options, stream_con
 
 size_t stream_consumer_poll(stream_consumer *c, int timeout_ms, rd_kafka_message_t **records,
                             size_t max) {
-    ssize_t n = rd_kafka_consume_batch_queue(c->queue, timeout_ms, records, max);
+    /* What is there now, without waiting: a batch call with a timeout would
+     * wait for a full batch, holding back a quiet stream's events. Only when
+     * nothing is there, wait for the first record. */
+    ssize_t n = rd_kafka_consume_batch_queue(c->queue, 0, records, max);
+    if (n == 0 && timeout_ms > 0) {
+        n = rd_kafka_consume_batch_queue(c->queue, timeout_ms, records, 1);
+        if (n == 1 && max > 1) {
+            ssize_t more = rd_kafka_consume_batch_queue(c->queue, 0, records + 1, max - 1);
+            if (more > 0) n += more;
+        }
+    }
     return n > 0 ? (size_t)n : 0;
 }
 

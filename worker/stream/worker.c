@@ -74,12 +74,6 @@ typedef struct worker {
 
 /* ---- records ---- */
 
-static bool key_matches(const rd_kafka_message_t *msg, int64_t user_id) {
-    char expected[24];
-    int n = snprintf(expected, sizeof expected, "%" PRId64, user_id);
-    return msg->key && msg->key_len == (size_t)n && memcmp(msg->key, expected, (size_t)n) == 0;
-}
-
 static sr_status dead_letter(worker *w, const rd_kafka_message_t *msg, const sr_error *why,
                              int64_t now_ms, sr_error *err) {
     if (w->figures.output.dead_letters < 10)
@@ -112,7 +106,7 @@ static sr_status handle_record(worker *w, const rd_kafka_message_t *msg, int64_t
     } else if (sr_codec_decode_event(w->codec, w->o->wire, msg->payload, msg->len, &event, &why) != SR_OK) {
         w->figures.decode_failures++;
         status = dead_letter(w, msg, &why, now_ms, err);
-    } else if (w->o->require_key_match && !key_matches(msg, event.user_id)) {
+    } else if (w->o->require_key_match && !sr_key_is_user_id(msg->key, msg->key_len, event.user_id)) {
         sr_fail(&why, SR_ERR_INVALID_VALUE,
                 "the record key is not the decimal user id %" PRId64 " (events must be keyed by "
                 "user so that one worker holds each user)", event.user_id);
