@@ -78,7 +78,9 @@ static size_t prepare_user(sr_serving *sv, uint32_t slot, int32_t *rows, uint8_t
 }
 
 void migrate_user(sr_serving *sv, uint32_t slot) {
-    if (sr_user_store_model_generation(sv->store, slot) == sv->generation) return;
+    /* No row maps: every user is current (new users start current). */
+    if (sv->map_count == 0 || sr_user_store_model_generation(sv->store, slot) == sv->generation)
+        return;
     int32_t *rows = sv->migrate_rows; /* row 0 of the sweep's scratch: not in use here */
     uint8_t *types = sv->migrate_types;
     size_t n = prepare_user(sv, slot, rows, types);

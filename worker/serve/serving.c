@@ -112,7 +112,7 @@ void sr_serving_free(sr_serving *sv) {
     sr_model_free(sv->model);
     sr_model_workspace_free(sv->ws);
     migrate_free(sv);
-    free(sv->queue), free(sv->slots), free(sv->rounds), free(sv->order);
+    free(sv->queue), free(sv->slots), free(sv->rounds), free(sv->order), free(sv->inserted);
     free(sv->seen_slot), free(sv->seen_count), free(sv->seen_ids), free(sv->seen_used);
     free(sv->batch_rows), free(sv->batch_types), free(sv->views), free(sv->view_ptrs);
     free(sv->batch_slots), free(sv->heap), free(sv->user_vectors), free(sv->scores);
@@ -220,19 +220,22 @@ static sr_status ensure_step_scratch(sr_serving *sv, size_t n, sr_error *err) {
         sv->slots = malloc(SEGMENT_MAX * sizeof *sv->slots);
         sv->rounds = malloc(SEGMENT_MAX * sizeof *sv->rounds);
         sv->order = malloc(SEGMENT_MAX * sizeof *sv->order);
+        sv->inserted = malloc(SEGMENT_MAX * sizeof *sv->inserted);
     }
-    if (!sv->seen_cap || !sv->slots || !sv->rounds || !sv->order)
+    if (!sv->seen_cap || !sv->slots || !sv->rounds || !sv->order || !sv->inserted)
         return sr_fail(err, SR_ERR_NOMEM, "serving: out of memory for a step");
     return SR_OK;
 }
 
-/* The distinct users of queue[base, base + n) the store does not hold. */
+/* The distinct users of queue[base, base + n) the store does not hold;
+ * the slots of those it holds go to sv->slots (UINT32_MAX for the others). */
 static size_t count_new_users(sr_serving *sv, size_t base, size_t n) {
     size_t mask = sv->seen_cap - 1, count = 0;
     memset(sv->seen_used, 0, sv->seen_cap);
     for (size_t i = 0; i < n; i++) {
         int64_t id = sv->queue[base + i].user_id;
-        if (sr_user_store_find(sv->store, id, NULL)) continue;
+        sv->slots[i] = UINT32_MAX;
+        if (sr_user_store_find(sv->store, id, &sv->slots[i])) continue;
         size_t h = (size_t)((uint64_t)id * UINT64_C(0x9e3779b97f4a7c15) >> 20) & mask;
         while (sv->seen_used[h] && sv->seen_ids[h] != id) h = (h + 1) & mask;
         if (!sv->seen_used[h]) {
@@ -288,10 +291,10 @@ static sr_status step_round(sr_serving *sv, const uint32_t *idx, size_t n, size_
                 .item_id = e->item_id, .event_type = e->event_type,
                 .event_time_ms = e->event_time_ms, .partition = e->partition,
                 .offset = e->offset, .received_at_ms = e->received_at_ms});
-            sr_user_meta meta;
-            sr_user_store_meta(sv->store, slot, &meta);
-            sr_status status = schedule_after_event(sv, slot, meta.applied_events == 1,
-                                                    e->received_at_ms, err);
+            if (!sv->config.scoring) continue;
+            /* A user's first event ever: inserted in this segment, its round 0. */
+            bool first = sv->rounds[idx[j]] == 0 && sv->inserted[idx[j]];
+            sr_status status = schedule_after_event(sv, slot, first, e->received_at_ms, err);
             if (status != SR_OK) return status;
         }
     }
@@ -304,16 +307,24 @@ static sr_status step_segment(sr_serving *sv, size_t base, size_t n, sr_error *e
     /* Room for the segment's new users, so that no insert below evicts a
      * user this segment holds a slot of; at the cap, users already held
      * cost nothing. */
-    sr_user_store_make_room(sv->store, count_new_users(sv, base, n));
+    if (sr_user_store_make_room(sv->store, count_new_users(sv, base, n)) > 0) {
+        /* Evictions may have taken users found above: look them up again. */
+        for (size_t i = 0; i < n; i++)
+            if (!sr_user_store_find(sv->store, sv->queue[base + i].user_id, &sv->slots[i]))
+                sv->slots[i] = UINT32_MAX;
+    }
     memset(sv->seen_slot, 0xff, sv->seen_cap * sizeof *sv->seen_slot);
     uint32_t max_round = 0;
     for (size_t i = 0; i < n; i++) {
         const queued_event *e = &sv->queue[base + i];
-        bool inserted;
-        status = sr_user_store_upsert(sv->store, e->user_id, e->event_time_ms, &sv->slots[i],
-                                      &inserted, err);
-        if (status != SR_OK) return status;
-        if (inserted) sr_user_store_set_model_generation(sv->store, sv->slots[i], sv->generation);
+        bool inserted = false;
+        if (sv->slots[i] == UINT32_MAX) { /* not held when counted: insert */
+            status = sr_user_store_upsert(sv->store, e->user_id, e->event_time_ms, &sv->slots[i],
+                                          &inserted, err);
+            if (status != SR_OK) return status;
+            if (inserted) sr_user_store_set_model_generation(sv->store, sv->slots[i], sv->generation);
+        }
+        sv->inserted[i] = inserted;
         sv->rounds[i] = next_round(sv, sv->slots[i]);
         if (sv->rounds[i] > max_round) max_round = sv->rounds[i];
     }

@@ -70,6 +70,7 @@ typedef struct worker {
     atomic_llong heartbeat_ms;     /* the loop's last iteration, for /healthz */
     int64_t last_commit_ms;
     uint64_t consumer_errors;
+    uint64_t iterations, polled;   /* loop iterations and records they brought: the batch sizes */
 } worker;
 
 /* ---- records ---- */
@@ -349,6 +350,8 @@ static sr_status iterate(worker *w, sr_error *err) {
     int64_t next_due = sr_serving_next_due(w->serving);
     int timeout = next_due <= now ? 0 : next_due - now < 100 ? (int)(next_due - now) : 100;
     size_t n = stream_consumer_poll(w->consumer, timeout, w->records, o->poll_batch);
+    w->iterations++;
+    w->polled += n;
     if (w->failure != SR_OK) {
         *err = w->failure_error;
         return w->failure;
@@ -460,6 +463,8 @@ sr_status sr_worker_run(const sr_worker_options *o, sr_worker_summary *summary, 
     if (status == SR_OK && w.consumer) {
         sr_log(SR_LOG_INFO, "worker", "consuming %s as group %s", o->events_topic, o->group_id);
         while (status == SR_OK && !(o->stop && *o->stop)) status = iterate(&w, err);
+        sr_log(SR_LOG_DEBUG, "worker", "%llu loop iterations, %.1f records each",
+               (unsigned long long)w.iterations, w.iterations ? (double)w.polled / (double)w.iterations : 0.0);
         if (status == SR_OK) {
             sr_log(SR_LOG_INFO, "worker", "stopping: finishing the batch, flushing, committing");
             status = finish(&w, err);
