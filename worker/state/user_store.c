@@ -7,13 +7,13 @@
  *          entries {user_id, row + 1}; row + 1 == 0 marks an empty entry, so
  *          any int64 id is a valid key and a fresh (zero) table is empty.
  *          Load factor <= 3/4; doubles up to the size max_users needs.
- *   rows   one array per field (structure of arrays), indexed by row = slot:
- *          user ids, hidden floats (rows of hidden_floats rounded up to 8
- *          floats, so 32-byte aligned), recent item rows (T int32), recent
- *          types (T uint8), ring count and head (uint16), applied events,
- *          sequence hash, last event time, last scored time, events since
- *          scored, source partition, source offset, flags (live, dirty),
- *          pending since, model generation.
+ *   rows   a few arrays indexed by row = slot: the scalars every applied
+ *          event touches in one 64-byte record (user_row below: one cache
+ *          miss per event for all of them, where an array per field cost one
+ *          each), the hidden
+ *          floats (rows of hidden_floats rounded up to 8 floats, so 32-byte
+ *          aligned), recent item rows (T int32), recent types (T uint8), and
+ *          the scoring scheduler's last scored and pending-since times.
  *          Grows by half, up to max_users rows; rows freed by a removal go on
  *          a free list (threaded through their user id) and are reused first.
  *
@@ -48,24 +48,34 @@
 #include "state/region.h"
 
 enum {
-    FIELD_USER_ID,
+    FIELD_ROWS,          /* user_row */
     FIELD_HIDDEN,
     FIELD_RECENT_ROWS,
     FIELD_RECENT_TYPES,
-    FIELD_RECENT_COUNT,
-    FIELD_RECENT_HEAD,
-    FIELD_APPLIED,
-    FIELD_SEQUENCE_HASH,
-    FIELD_LAST_EVENT,
     FIELD_LAST_SCORED,
-    FIELD_SINCE_SCORED,
-    FIELD_PARTITION,
-    FIELD_OFFSET,
-    FIELD_FLAGS,
     FIELD_PENDING_SINCE,
-    FIELD_MODEL_GENERATION,
     FIELD_COUNT
 };
+
+/* What every applied event reads and writes, in one 64-byte cache line (the
+ * arrays are page aligned): at a million users, one miss per event for all
+ * of them instead of one per field. */
+typedef struct user_row {
+    int64_t user_id;              /* the free list's link while the row is free */
+    uint64_t applied;
+    uint64_t sequence_hash;
+    int64_t last_event_ms;
+    int64_t source_offset;
+    int32_t source_partition;
+    uint32_t since_scored;
+    uint32_t model_generation;
+    uint16_t recent_count;
+    uint16_t recent_head;
+    uint8_t flags;
+    uint8_t unused[7];
+} user_row;
+
+_Static_assert(sizeof(user_row) == 64, "a user's row is one cache line");
 
 enum { ROW_LIVE = 1, ROW_DIRTY = 2 };
 
@@ -100,6 +110,7 @@ struct sr_user_store {
 };
 
 #define FIELD(s, f, type) ((type *)(s)->field[f].base)
+#define ROW(s, r) (&FIELD(s, FIELD_ROWS, user_row)[r])
 
 static uint64_t mix64(uint64_t x) {
     x ^= x >> 33;
@@ -180,22 +191,12 @@ sr_status sr_user_store_new(const sr_user_store_config *config, sr_user_store **
     s->table_capacity = 16;
 
     size_t *b = s->field_row_bytes, T = s->window;
-    b[FIELD_USER_ID] = sizeof(int64_t);
+    b[FIELD_ROWS] = sizeof(user_row);
     b[FIELD_HIDDEN] = s->stride * sizeof(float);
     b[FIELD_RECENT_ROWS] = T * sizeof(int32_t);
     b[FIELD_RECENT_TYPES] = T;
-    b[FIELD_RECENT_COUNT] = sizeof(uint16_t);
-    b[FIELD_RECENT_HEAD] = sizeof(uint16_t);
-    b[FIELD_APPLIED] = sizeof(uint64_t);
-    b[FIELD_SEQUENCE_HASH] = sizeof(uint64_t);
-    b[FIELD_LAST_EVENT] = sizeof(int64_t);
     b[FIELD_LAST_SCORED] = sizeof(int64_t);
-    b[FIELD_SINCE_SCORED] = sizeof(uint32_t);
-    b[FIELD_PARTITION] = sizeof(int32_t);
-    b[FIELD_OFFSET] = sizeof(int64_t);
-    b[FIELD_FLAGS] = 1;
     b[FIELD_PENDING_SINCE] = sizeof(int64_t);
-    b[FIELD_MODEL_GENERATION] = sizeof(uint32_t);
 
     status = sr_region_reserve(&s->table, s->table_capacity * sizeof(table_entry), err);
     if (status != SR_OK) {
@@ -287,7 +288,7 @@ static sr_status rows_grow(sr_user_store *s, sr_error *err) {
 static uint32_t row_take(sr_user_store *s) {
     if (s->free_head != 0) {
         uint32_t row = s->free_head - 1;
-        s->free_head = (uint32_t)FIELD(s, FIELD_USER_ID, int64_t)[row];
+        s->free_head = (uint32_t)ROW(s, row)->user_id;
         return row;
     }
     return (uint32_t)s->rows_used++;
@@ -295,54 +296,54 @@ static uint32_t row_take(sr_user_store *s) {
 
 static void row_init(sr_user_store *s, uint32_t row, int64_t user_id, int64_t now_ms) {
     size_t T = s->window;
-    FIELD(s, FIELD_USER_ID, int64_t)[row] = user_id;
+    ROW(s, row)->user_id = user_id;
     memset(FIELD(s, FIELD_HIDDEN, float) + row * s->stride, 0, s->stride * sizeof(float));
     memset(FIELD(s, FIELD_RECENT_ROWS, int32_t) + row * T, 0, T * sizeof(int32_t));
     memset(FIELD(s, FIELD_RECENT_TYPES, uint8_t) + row * T, 0, T);
-    FIELD(s, FIELD_RECENT_COUNT, uint16_t)[row] = 0;
-    FIELD(s, FIELD_RECENT_HEAD, uint16_t)[row] = 0;
-    FIELD(s, FIELD_APPLIED, uint64_t)[row] = 0;
-    FIELD(s, FIELD_SEQUENCE_HASH, uint64_t)[row] = SR_USER_STORE_HASH_SEED;
-    FIELD(s, FIELD_LAST_EVENT, int64_t)[row] = now_ms;
+    ROW(s, row)->recent_count = 0;
+    ROW(s, row)->recent_head = 0;
+    ROW(s, row)->applied = 0;
+    ROW(s, row)->sequence_hash = SR_USER_STORE_HASH_SEED;
+    ROW(s, row)->last_event_ms = now_ms;
     FIELD(s, FIELD_LAST_SCORED, int64_t)[row] = 0;
-    FIELD(s, FIELD_SINCE_SCORED, uint32_t)[row] = 0;
-    FIELD(s, FIELD_PARTITION, int32_t)[row] = -1;
-    FIELD(s, FIELD_OFFSET, int64_t)[row] = -1;
-    FIELD(s, FIELD_FLAGS, uint8_t)[row] = ROW_LIVE;
+    ROW(s, row)->since_scored = 0;
+    ROW(s, row)->source_partition = -1;
+    ROW(s, row)->source_offset = -1;
+    ROW(s, row)->flags = ROW_LIVE;
     FIELD(s, FIELD_PENDING_SINCE, int64_t)[row] = 0;
-    FIELD(s, FIELD_MODEL_GENERATION, uint32_t)[row] = 0;
+    ROW(s, row)->model_generation = 0;
 }
 
 /* Removes the user in table entry position, whose row is row. */
 static void remove_at(sr_user_store *s, size_t position, uint32_t row) {
     table_erase(s, position);
-    uint8_t *flags = FIELD(s, FIELD_FLAGS, uint8_t);
-    if (flags[row] & ROW_DIRTY) s->dirty_users--;
-    flags[row] = 0;
-    FIELD(s, FIELD_USER_ID, int64_t)[row] = (int64_t)s->free_head;
+    if (ROW(s, row)->flags & ROW_DIRTY) s->dirty_users--;
+    ROW(s, row)->flags = 0;
+    ROW(s, row)->user_id = (int64_t)s->free_head;
     s->free_head = row + 1;
     s->users--;
 }
 
 /* Tells the caller, then removes the live user in row. */
 static void remove_row_notified(sr_user_store *s, uint32_t row, sr_user_removal why) {
-    int64_t user_id = FIELD(s, FIELD_USER_ID, int64_t)[row];
+    int64_t user_id = ROW(s, row)->user_id;
     if (s->config.on_removed)
         s->config.on_removed(s->config.on_removed_context, s, row, user_id, why);
     remove_at(s, table_position(s, user_id), row);
 }
 
 static void evict_one(sr_user_store *s) {
-    const uint8_t *flags = FIELD(s, FIELD_FLAGS, uint8_t);
-    const int64_t *last = FIELD(s, FIELD_LAST_EVENT, int64_t);
     size_t victim = SIZE_MAX;
     for (uint32_t k = 0; k < s->samples; k++) {
         size_t row = random_below(s, s->rows_used);
-        if ((flags[row] & ROW_LIVE) && (victim == SIZE_MAX || last[row] < last[victim])) victim = row;
+        const user_row *r = ROW(s, row);
+        if ((r->flags & ROW_LIVE) &&
+            (victim == SIZE_MAX || r->last_event_ms < ROW(s, victim)->last_event_ms))
+            victim = row;
     }
     /* Unreachable at the cap (every row is live), kept so that it never fails. */
     for (size_t row = 0; victim == SIZE_MAX && row < s->rows_used; row++)
-        if (flags[row] & ROW_LIVE) victim = row;
+        if (ROW(s, row)->flags & ROW_LIVE) victim = row;
     remove_row_notified(s, (uint32_t)victim, SR_USER_EVICTED);
     s->evictions++;
 }
@@ -403,15 +404,14 @@ size_t sr_user_store_expire(sr_user_store *store, int64_t now_ms, size_t max_row
     int64_t idle = store->config.idle_expiry_ms;
     if (idle <= 0 || store->users == 0) return 0;
     if (max_rows > store->rows_used) max_rows = store->rows_used;
-    const uint8_t *flags = FIELD(store, FIELD_FLAGS, uint8_t);
-    const int64_t *last = FIELD(store, FIELD_LAST_EVENT, int64_t);
     size_t removed = 0;
     for (size_t n = 0; n < max_rows; n++) {
         if (store->expire_cursor >= store->rows_used) store->expire_cursor = 0;
         size_t row = store->expire_cursor++;
+        const user_row *r = ROW(store, row);
         /* Idle longer than idle: now - last > idle, without overflow. */
-        if ((flags[row] & ROW_LIVE) && last[row] < now_ms &&
-            (uint64_t)now_ms - (uint64_t)last[row] > (uint64_t)idle) {
+        if ((r->flags & ROW_LIVE) && r->last_event_ms < now_ms &&
+            (uint64_t)now_ms - (uint64_t)r->last_event_ms > (uint64_t)idle) {
             remove_row_notified(store, (uint32_t)row, SR_USER_EXPIRED);
             removed++;
         }
@@ -427,7 +427,7 @@ float *sr_user_store_hidden(sr_user_store *store, uint32_t slot) {
 }
 
 int64_t sr_user_store_user_id(const sr_user_store *store, uint32_t slot) {
-    return FIELD(store, FIELD_USER_ID, int64_t)[slot];
+    return ROW(store, slot)->user_id;
 }
 
 void sr_user_store_view(sr_user_store *store, uint32_t slot, sr_user_state_view *view) {
@@ -435,19 +435,19 @@ void sr_user_store_view(sr_user_store *store, uint32_t slot, sr_user_state_view 
     view->hidden = sr_user_store_hidden(store, slot);
     view->recent_rows = FIELD(store, FIELD_RECENT_ROWS, int32_t) + (size_t)slot * T;
     view->recent_types = FIELD(store, FIELD_RECENT_TYPES, uint8_t) + (size_t)slot * T;
-    view->recent_count = FIELD(store, FIELD_RECENT_COUNT, uint16_t)[slot];
-    view->recent_head = FIELD(store, FIELD_RECENT_HEAD, uint16_t)[slot];
+    view->recent_count = ROW(store, slot)->recent_count;
+    view->recent_head = ROW(store, slot)->recent_head;
 }
 
 void sr_user_store_view_save(sr_user_store *store, uint32_t slot, const sr_user_state_view *view) {
     size_t T = store->window;
-    FIELD(store, FIELD_RECENT_COUNT, uint16_t)[slot] =
+    ROW(store, slot)->recent_count =
         (uint16_t)(view->recent_count < T ? view->recent_count : T);
-    FIELD(store, FIELD_RECENT_HEAD, uint16_t)[slot] = (uint16_t)(view->recent_head % T);
+    ROW(store, slot)->recent_head = (uint16_t)(view->recent_head % T);
 }
 
 static void set_dirty(sr_user_store *s, uint32_t slot, bool dirty) {
-    uint8_t *flag = &FIELD(s, FIELD_FLAGS, uint8_t)[slot];
+    uint8_t *flag = &ROW(s, slot)->flags;
     bool was = (*flag & ROW_DIRTY) != 0;
     if (dirty && !was) *flag |= ROW_DIRTY, s->dirty_users++;
     if (!dirty && was) *flag &= (uint8_t)~ROW_DIRTY, s->dirty_users--;
@@ -455,63 +455,63 @@ static void set_dirty(sr_user_store *s, uint32_t slot, bool dirty) {
 
 void sr_user_store_meta(const sr_user_store *store, uint32_t slot, sr_user_meta *meta) {
     const sr_user_store *s = store;
-    meta->user_id = FIELD(s, FIELD_USER_ID, int64_t)[slot];
-    meta->applied_events = FIELD(s, FIELD_APPLIED, uint64_t)[slot];
-    meta->sequence_hash = FIELD(s, FIELD_SEQUENCE_HASH, uint64_t)[slot];
-    meta->last_event_time_ms = FIELD(s, FIELD_LAST_EVENT, int64_t)[slot];
+    meta->user_id = ROW(s, slot)->user_id;
+    meta->applied_events = ROW(s, slot)->applied;
+    meta->sequence_hash = ROW(s, slot)->sequence_hash;
+    meta->last_event_time_ms = ROW(s, slot)->last_event_ms;
     meta->last_scored_at_ms = FIELD(s, FIELD_LAST_SCORED, int64_t)[slot];
-    meta->events_since_scored = FIELD(s, FIELD_SINCE_SCORED, uint32_t)[slot];
-    meta->source_partition = FIELD(s, FIELD_PARTITION, int32_t)[slot];
-    meta->source_offset = FIELD(s, FIELD_OFFSET, int64_t)[slot];
-    meta->dirty = (FIELD(s, FIELD_FLAGS, uint8_t)[slot] & ROW_DIRTY) != 0;
+    meta->events_since_scored = ROW(s, slot)->since_scored;
+    meta->source_partition = ROW(s, slot)->source_partition;
+    meta->source_offset = ROW(s, slot)->source_offset;
+    meta->dirty = (ROW(s, slot)->flags & ROW_DIRTY) != 0;
     meta->pending_since_ms = FIELD(s, FIELD_PENDING_SINCE, int64_t)[slot];
-    meta->model_generation = FIELD(s, FIELD_MODEL_GENERATION, uint32_t)[slot];
+    meta->model_generation = ROW(s, slot)->model_generation;
 }
 
 void sr_user_store_set_meta(sr_user_store *store, uint32_t slot, const sr_user_meta *meta) {
     sr_user_store *s = store;
-    FIELD(s, FIELD_APPLIED, uint64_t)[slot] = meta->applied_events;
-    FIELD(s, FIELD_SEQUENCE_HASH, uint64_t)[slot] = meta->sequence_hash;
-    FIELD(s, FIELD_LAST_EVENT, int64_t)[slot] = meta->last_event_time_ms;
+    ROW(s, slot)->applied = meta->applied_events;
+    ROW(s, slot)->sequence_hash = meta->sequence_hash;
+    ROW(s, slot)->last_event_ms = meta->last_event_time_ms;
     FIELD(s, FIELD_LAST_SCORED, int64_t)[slot] = meta->last_scored_at_ms;
-    FIELD(s, FIELD_SINCE_SCORED, uint32_t)[slot] = meta->events_since_scored;
-    FIELD(s, FIELD_PARTITION, int32_t)[slot] = meta->source_partition;
-    FIELD(s, FIELD_OFFSET, int64_t)[slot] = meta->source_offset;
+    ROW(s, slot)->since_scored = meta->events_since_scored;
+    ROW(s, slot)->source_partition = meta->source_partition;
+    ROW(s, slot)->source_offset = meta->source_offset;
     FIELD(s, FIELD_PENDING_SINCE, int64_t)[slot] = meta->pending_since_ms;
-    FIELD(s, FIELD_MODEL_GENERATION, uint32_t)[slot] = meta->model_generation;
+    ROW(s, slot)->model_generation = meta->model_generation;
     set_dirty(s, slot, meta->dirty);
 }
 
 void sr_user_store_applied(sr_user_store *store, uint32_t slot, const sr_user_store_event *event) {
     sr_user_store *s = store;
-    FIELD(s, FIELD_APPLIED, uint64_t)[slot]++;
-    uint64_t *hash = &FIELD(s, FIELD_SEQUENCE_HASH, uint64_t)[slot];
+    ROW(s, slot)->applied++;
+    uint64_t *hash = &ROW(s, slot)->sequence_hash;
     *hash = sr_user_store_hash_step(*hash, event->item_id, event->event_type);
-    FIELD(s, FIELD_LAST_EVENT, int64_t)[slot] = event->event_time_ms;
-    if (FIELD(s, FIELD_SINCE_SCORED, uint32_t)[slot]++ == 0)
+    ROW(s, slot)->last_event_ms = event->event_time_ms;
+    if (ROW(s, slot)->since_scored++ == 0)
         FIELD(s, FIELD_PENDING_SINCE, int64_t)[slot] = event->received_at_ms;
-    FIELD(s, FIELD_PARTITION, int32_t)[slot] = event->partition;
-    FIELD(s, FIELD_OFFSET, int64_t)[slot] = event->offset;
+    ROW(s, slot)->source_partition = event->partition;
+    ROW(s, slot)->source_offset = event->offset;
     set_dirty(s, slot, true);
 }
 
 void sr_user_store_scored(sr_user_store *store, uint32_t slot, int64_t now_ms) {
     FIELD(store, FIELD_LAST_SCORED, int64_t)[slot] = now_ms;
-    FIELD(store, FIELD_SINCE_SCORED, uint32_t)[slot] = 0;
+    ROW(store, slot)->since_scored = 0;
     FIELD(store, FIELD_PENDING_SINCE, int64_t)[slot] = 0;
 }
 
 uint32_t sr_user_store_model_generation(const sr_user_store *store, uint32_t slot) {
-    return FIELD(store, FIELD_MODEL_GENERATION, uint32_t)[slot];
+    return ROW(store, slot)->model_generation;
 }
 
 void sr_user_store_set_model_generation(sr_user_store *store, uint32_t slot, uint32_t generation) {
-    FIELD(store, FIELD_MODEL_GENERATION, uint32_t)[slot] = generation;
+    ROW(store, slot)->model_generation = generation;
 }
 
 void sr_user_store_schedule_state(const sr_user_store *store, uint32_t slot,
                                   sr_user_schedule_state *state) {
-    state->events_since_scored = FIELD(store, FIELD_SINCE_SCORED, uint32_t)[slot];
+    state->events_since_scored = ROW(store, slot)->since_scored;
     state->pending_since_ms = FIELD(store, FIELD_PENDING_SINCE, int64_t)[slot];
     state->last_scored_at_ms = FIELD(store, FIELD_LAST_SCORED, int64_t)[slot];
 }
@@ -523,10 +523,9 @@ void sr_user_store_clear_dirty(sr_user_store *store, uint32_t slot) {
 /* ---- Iteration and figures ---- */
 
 static bool next_with(const sr_user_store *s, uint8_t flag, uint32_t *cursor, uint32_t *slot) {
-    const uint8_t *flags = FIELD(s, FIELD_FLAGS, uint8_t);
     size_t row = *cursor;
     for (; row < s->rows_used; row++) {
-        if (flags[row] & flag) {
+        if (ROW(s, row)->flags & flag) {
             *slot = (uint32_t)row;
             *cursor = (uint32_t)row + 1;
             return true;
