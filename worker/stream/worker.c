@@ -30,8 +30,6 @@
 #include "stream/worker_metrics.h"
 
 #define MAX_POLL_BATCH 65536u
-/* Queued events beyond which the loop steps before consuming more. */
-#define STEP_AT_EVENTS 8192u
 
 void sr_worker_options_init(sr_worker_options *o) {
     memset(o, 0, sizeof *o);
