@@ -16,7 +16,8 @@
 typedef struct partition_position {
     bool owned;
     bool pending;        /* processed since the last commit */
-    int64_t next;        /* the next offset to read */
+    bool kept;           /* revoked cleanly: its users stay if it comes straight back */
+    int64_t next;        /* the next offset to read; 0 = nothing processed */
 } partition_position;
 
 struct stream_consumer {
@@ -57,6 +58,15 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t code,
     stream_consumer *c = opaque;
     if (code == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         sr_log(SR_LOG_INFO, "consumer", "assigned %d partitions of %s", parts->cnt, c->options.topic);
+        /* A partition revoked cleanly that comes straight back resumes where
+         * this worker's states are (they are kept: worker.c), not at the
+         * committed offset, which lags when the revocation's commit was
+         * refused (a coordinator mid-rebalance): no event is applied twice. */
+        for (int i = 0; i < parts->cnt; i++) {
+            partition_position *p = position_of(c, parts->elems[i].partition);
+            if (p && p->kept && p->next > 0) parts->elems[i].offset = p->next;
+        }
+        for (int32_t i = 0; i < c->position_count; i++) c->positions[i].kept = false;
         rd_kafka_assign(rk, parts);
         set_owned(c, parts, true);
         if (c->options.hooks.assigned) c->options.hooks.assigned(c->options.hooks.context, parts);
@@ -66,6 +76,10 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t code,
         bool lost = rd_kafka_assignment_lost(rk);
         if (c->options.hooks.revoking) c->options.hooks.revoking(c->options.hooks.context, parts, lost);
         set_owned(c, parts, false);
+        for (int i = 0; i < parts->cnt; i++) {
+            partition_position *p = position_of(c, parts->elems[i].partition);
+            if (p) p->kept = !lost, p->next = lost ? 0 : p->next;
+        }
         rd_kafka_assign(rk, NULL);
     }
 }

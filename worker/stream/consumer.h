@@ -13,7 +13,9 @@
  * hooks.assigned runs. Before a revocation takes effect, hooks.revoking runs
  * (lost = the session expired: the partitions may be another member's
  * already, so nothing may be committed for them), then the assignment is
- * cleared. Records
+ * cleared. A partition revoked cleanly and assigned straight back resumes at
+ * the position this consumer processed up to, not at the committed offset.
+ * Records
  * of partitions no longer assigned that were already fetched are skipped by
  * the caller (stream_consumer_owns).
  */
