@@ -327,11 +327,14 @@ static sr_status take_new_model(worker *w, sr_error *err) {
 
 /* ---- the loop ---- */
 
-static void update_figures(worker *w) {
+/* Refreshes the figures, the metrics and readiness; *loader (may be NULL)
+ * receives the model loader's status, read once here. */
+static void update_figures(worker *w, model_loader_status *loader) {
     sr_serving_stats_get(w->serving, &w->figures.serving);
     w->figures.output = stream_output_get_stats(w->output);
     model_loader_status st;
     model_loader_get_status(w->loader, &st);
+    if (loader) *loader = st;
     w->figures.model_rejections = st.rejected;
     w->figures.assigned_partitions = stream_consumer_assigned_count(w->consumer);
     w->figures.model_loaded = sr_serving_model(w->serving) != NULL;
@@ -370,10 +373,9 @@ static sr_status iterate(worker *w, sr_error *err) {
     if (status == SR_OK && sr_monotonic_ms() - w->last_commit_ms >= o->commit_interval_ms)
         status = commit(w, 1000, false, err);
     model_loader_status st;
-    model_loader_get_status(w->loader, &st);
+    update_figures(w, &st);
     if (status == SR_OK && st.failed)
         status = sr_fail(err, SR_ERR_KAFKA, "model topic '%s': %s", o->models_topic, st.failure);
-    update_figures(w);
     atomic_store(&w->heartbeat_ms, sr_monotonic_ms());
     return status;
 }
@@ -468,7 +470,7 @@ sr_status sr_worker_run(const sr_worker_options *o, sr_worker_summary *summary, 
             status = finish(&w, err);
         }
     }
-    if (w.serving && w.output && w.loader && w.consumer) update_figures(&w);
+    if (w.serving && w.output && w.loader && w.consumer) update_figures(&w, NULL);
     if (summary) {
         *summary = (sr_worker_summary){
             .records = w.figures.records, .events = w.figures.serving.events,
