@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sr_hash.h"
+
 #include "commands/demo_monitor.h"
 #include "sr_codec.h"
 #include "sr_popularity.h"
@@ -43,15 +45,9 @@ struct demo_monitor {
     sr_recommended_item items[MAX_TOPN];
 };
 
-static uint64_t mix(uint64_t x) {
-    x ^= x >> 33;
-    x *= UINT64_C(0xff51afd7ed558ccd);
-    return x ^ (x >> 33);
-}
-
 /* The user's entry, inserted when absent and there is room; NULL otherwise. */
 static demo_user *user_of(demo_monitor *m, int64_t id, bool insert) {
-    size_t i = (size_t)mix((uint64_t)id) & m->mask;
+    size_t i = (size_t)sr_mix64((uint64_t)id) & m->mask;
     while (m->used[i] && m->users[i].id != id) i = (i + 1) & m->mask;
     if (m->used[i]) return &m->users[i];
     if (!insert || m->held == m->capacity) return NULL;

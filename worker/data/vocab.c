@@ -13,14 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sr_hash.h"
 #include "sr_vocab.h"
 
-static uint64_t hash_id(int64_t id) {
-    uint64_t z = (uint64_t)id;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
+static uint64_t hash_id(int64_t id) { return sr_mix64((uint64_t)id); }
 
 static int compare_ids(const void *a, const void *b) {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sr_hash.h"
 #include "sr_model.h"
 
 /* Hot loops are built twice, for AVX2 and for any x86-64, and the loader picks
@@ -34,11 +35,6 @@ typedef struct sr_rng {
     uint64_t state;
 } sr_rng;
 
-static inline uint64_t sr_mix64(uint64_t z) {
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
 static inline uint64_t sr_rng_next(sr_rng *rng) {
     return sr_mix64(rng->state += 0x9e3779b97f4a7c15ULL);
 }

@@ -8,16 +8,15 @@
 
 #include <stdint.h>
 
+#include "sr_hash.h"
+
 typedef struct replay_prng {
     uint64_t s[4];
 } replay_prng;
 
 /* One step of splitmix64: also a good 64-bit mixer for deriving sub-seeds. */
 static inline uint64_t replay_splitmix64(uint64_t *state) {
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
+    return sr_mix64(*state += 0x9e3779b97f4a7c15ULL);
 }
 
 /* Any seed, 0 included, gives a valid (never all-zero) state. */

@@ -51,7 +51,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/model_internal.h" /* sr_mix64 */
+#include "sr_hash.h"
 #include "sr_popularity.h"
 
 #define REBASE_HALF_LIVES 100.0

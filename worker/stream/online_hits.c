@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sr_hash.h"
+
 #include "stream/online_hits.h"
 
 struct online_hits {
@@ -21,14 +23,6 @@ struct online_hits {
     int64_t *items;        /* topn per entry */
     uint64_t hits, checked;
 };
-
-static uint64_t mix(uint64_t x) {
-    x ^= x >> 31;
-    x *= UINT64_C(0x7fb5d329728ea185);
-    x ^= x >> 27;
-    x *= UINT64_C(0x81dadef4bc2dd44d);
-    return x ^ (x >> 33);
-}
 
 sr_status online_hits_new(uint32_t rate, uint32_t topn, size_t capacity, online_hits **out,
                           sr_error *err) {
@@ -59,12 +53,12 @@ void online_hits_free(online_hits *h) {
 }
 
 static bool sampled(const online_hits *h, int64_t user_id) {
-    return mix((uint64_t)user_id) % h->rate == 0;
+    return sr_mix64((uint64_t)user_id) % h->rate == 0;
 }
 
 /* The entry of user_id, or of the free place where it would go. */
 static size_t entry_of(const online_hits *h, int64_t user_id) {
-    size_t i = (size_t)mix((uint64_t)user_id ^ UINT64_C(0x9e3779b97f4a7c15)) & h->mask;
+    size_t i = (size_t)sr_mix64((uint64_t)user_id ^ UINT64_C(0x9e3779b97f4a7c15)) & h->mask;
     while (h->used[i] && h->users[i] != user_id) i = (i + 1) & h->mask;
     return i;
 }
