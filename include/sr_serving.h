@@ -86,6 +86,7 @@ typedef struct sr_serving_config {
     uint32_t migrate_per_call;     /* users sr_serving_maintain migrates per call */
     uint32_t expire_per_call;      /* rows sr_serving_maintain checks for expiry per call */
     size_t score_buffer_floats;    /* bound on the batch x catalogue score matrix */
+    size_t step_table_max_bytes;   /* the model's per-item input table, if it fits (0 = none) */
     sr_popularity_config popularity;
     uint64_t seed;
 } sr_serving_config;
@@ -142,7 +143,10 @@ void sr_serving_free(sr_serving *sv);
 
 /* Makes model serve (the serving core owns it from then on, also on failure)
  * and frees the previous one. Steps queued events with the previous model
- * first. report may be NULL. */
+ * first. Builds the model's step table (sr_model_prepare_step_table, within
+ * config.step_table_max_bytes) unless the caller has: a live worker does that
+ * on its loader thread, as it costs one GEMM over the catalogue, which the
+ * report's pause includes when it happens here. report may be NULL. */
 sr_status sr_serving_set_model(sr_serving *sv, sr_model *model, sr_swap_report *report,
                                sr_error *err);
 const sr_model *sr_serving_model(const sr_serving *sv);

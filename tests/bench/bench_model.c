@@ -1,6 +1,7 @@
 /*
  * bench_model.c — the model's speed on one core (OpenBLAS pinned to 1 thread):
  *   serving step: events/s of sr_model_step_batch at E = H = 64, batches of 256
+ *                 (with the input GEMM, then with the step table)
  *                 users drawn from 100k users, against the plain reference step
  *                 (one user at a time, libm gates) in the same run; the ratio;
  *   user vectors + scoring + top-10 per user;
@@ -74,26 +75,31 @@ int main(int argc, char **argv) {
     sr_model_workspace *ws;
     if (sr_model_workspace_new(&mc, B, &ws, &err) != SR_OK) return die(&err);
 
-    /* optimised batched step */
-    size_t events = 0, cursor = 0;
-    double t0 = now();
-    while (now() - t0 < 2.0) {
-        for (int rep = 0; rep < 50; rep++) {
-            for (size_t b = 0; b < B; b++) {
-                batch[b] = &views[perm[cursor]];
-                cursor = (cursor + 1) % users;
-                rows[b] = (int32_t)sr_rng_below(&rng, V);
-                types[b] = (uint8_t)sr_rng_below(&rng, SR_EVENT_TYPE_COUNT);
+    /* optimised batched step: the input GEMM, then the step table (the worker's way) */
+    double step_rate = 0, table_rate = 0;
+    size_t cursor = 0;
+    for (int with_table = 0; with_table < 2; with_table++) {
+        if (with_table && sr_model_prepare_step_table(m, SIZE_MAX, &err) != SR_OK) return die(&err);
+        size_t events = 0;
+        double t0 = now();
+        while (now() - t0 < 2.0) {
+            for (int rep = 0; rep < 50; rep++) {
+                for (size_t b = 0; b < B; b++) {
+                    batch[b] = &views[perm[cursor]];
+                    cursor = (cursor + 1) % users;
+                    rows[b] = (int32_t)sr_rng_below(&rng, V);
+                    types[b] = (uint8_t)sr_rng_below(&rng, SR_EVENT_TYPE_COUNT);
+                }
+                sr_model_step_batch(m, B, rows, types, batch, ws);
+                events += B;
             }
-            sr_model_step_batch(m, B, rows, types, batch, ws);
-            events += B;
         }
+        *(with_table ? &table_rate : &step_rate) = (double)events / (now() - t0);
     }
-    double step_rate = (double)events / (now() - t0);
 
     /* the plain reference, one user at a time */
     size_t ref_events = 0;
-    t0 = now();
+    double t0 = now();
     while (now() - t0 < 1.0) {
         for (int rep = 0; rep < 1000; rep++) {
             sr_user_state_view *v = &views[perm[cursor]];
@@ -121,9 +127,10 @@ int main(int argc, char **argv) {
         scored += B;
     }
     double score_rate = (double)scored / (now() - t0);
-    fprintf(stderr, "serving (E=H=64, B=%d, T=%zu, V=%u, attention %d): step %.0f events/s, reference %.0f events/s (x%.1f); "
-            "user vector + score + top-10: %.0f users/s\n", B, T, V, (int)attention, step_rate, ref_rate,
-            step_rate / ref_rate, score_rate);
+    fprintf(stderr, "serving (E=H=64, B=%d, T=%zu, V=%u, attention %d): step %.0f events/s, with the step "
+            "table %.0f, reference %.0f events/s (x%.1f, x%.1f); user vector + score + top-10: %.0f users/s\n",
+            B, T, V, (int)attention, step_rate, table_rate, ref_rate, step_rate / ref_rate,
+            table_rate / ref_rate, score_rate);
     sr_model_workspace_free(ws);
 
     /* training on a synthetic Markov dataset */
@@ -168,10 +175,11 @@ int main(int argc, char **argv) {
         sr_model_free(tm);
     }
     printf("{\"bench\":\"model\",\"embed_dim\":64,\"hidden_dim\":64,\"batch\":%d,\"window\":%zu,\"items\":%u,"
-           "\"attention\":%d,\"step_events_per_s\":%.0f,\"reference_step_events_per_s\":%.0f,"
-           "\"step_speedup\":%.2f,\"score_top10_users_per_s\":%.0f,\"train_full_events_per_s\":%.0f,"
+           "\"attention\":%d,\"step_events_per_s\":%.0f,\"step_table_events_per_s\":%.0f,"
+           "\"reference_step_events_per_s\":%.0f,\"step_speedup\":%.2f,\"score_top10_users_per_s\":%.0f,\"train_full_events_per_s\":%.0f,"
            "\"train_sampled_events_per_s\":%.0f,\"train_items\":%u,\"threads\":1}\n",
-           B, T, V, (int)attention, step_rate, ref_rate, step_rate / ref_rate, score_rate, train_rate[0],
+           B, T, V, (int)attention, step_rate, table_rate, ref_rate, step_rate / ref_rate, score_rate,
+           train_rate[0],
            train_rate[1], TV);
     free(d.offsets), free(d.rows), free(d.types), free(d.item_counts);
     free(u), free(scores), free(hidden), free(ring), free(ring_types), free(views), free(batch), free(perm);

@@ -89,17 +89,26 @@ static sr_model *random_model(const sr_model_config *c, uint64_t seed) {
 
 START_TEST(step_and_user_vectors_match_reference) {
     static const sr_attention_kind kinds[] = {SR_ATTENTION_NONE, SR_ATTENTION_ITEMS, SR_ATTENTION_HIDDEN};
-    for (int k = 0; k < 6; k++) {
+    /* k < 6: the step's input GEMM; k >= 6: the same models with the step table */
+    for (int k = 0; k < 12; k++) {
         sr_model_config c = {.item_count = 50, .embed_dim = 16, .hidden_dim = 24, .window = 5,
-                             .cell = k & 1 ? SR_CELL_ELMAN : SR_CELL_GRU, .attention = kinds[k / 2],
-                             .tied_embeddings = k / 2 == 1};
-        sr_model *m = random_model(&c, 10 + (uint64_t)k);
+                             .cell = k & 1 ? SR_CELL_ELMAN : SR_CELL_GRU, .attention = kinds[k % 6 / 2],
+                             .tied_embeddings = k % 6 / 2 == 1};
+        sr_model *m = random_model(&c, 10 + (uint64_t)(k % 6));
+        sr_error err;
+        size_t table_bytes = 50 * sr_model_gate_count(&c) * 24 * sizeof(float);
+        /* one byte short: no table */
+        ck_assert_int_eq(sr_model_prepare_step_table(m, table_bytes - 1, &err), SR_OK);
+        ck_assert_ptr_null(m->step_item_table);
+        if (k >= 6) {
+            ck_assert_int_eq(sr_model_prepare_step_table(m, table_bytes, &err), SR_OK);
+            ck_assert_ptr_nonnull(m->step_item_table);
+        }
         enum { users = 37, steps = 12 };
         state_block fast, ref;
         states_new(&fast, &c, users);
         states_new(&ref, &c, users);
         sr_model_workspace *ws;
-        sr_error err;
         ck_assert_int_eq(sr_model_workspace_new(&c, users, &ws, &err), SR_OK);
         sr_rng rng = {5};
         int32_t rows[users];

@@ -47,6 +47,9 @@ static const sr_option_def worker_options[] = {
      .help = "forget users idle this long in event time (0: never)"},
     {"step.batch", SR_OPT_INT, "256", .min = 1, .max = 65536,
      .help = "users stepped and scored per batch"},
+    {"step.table.max.mb", SR_OPT_INT, "256", .min = 0, .max = 1048576,
+     .help = "memory for the model's per-item input table, which saves a GEMM per step "
+             "(a larger catalogue steps without it; 0: never)"},
     {"score.enabled", SR_OPT_BOOL, "true",
      .help = "publish recommendations (false: only step user states)"},
     {"score.after.events", SR_OPT_INT, "1", .min = 0, .max = 1000000,
@@ -136,6 +139,7 @@ static void options_from(const sr_config *cfg, sr_worker_options *o) {
     s->max_users = (uint32_t)sr_config_int(cfg, "state.max.users");
     s->idle_expiry_ms = sr_config_int(cfg, "state.idle.expiry.ms");
     s->batch = (uint32_t)sr_config_int(cfg, "step.batch");
+    s->step_table_max_bytes = (size_t)sr_config_int(cfg, "step.table.max.mb") << 20;
     s->scoring = sr_config_bool(cfg, "score.enabled");
     s->score_after_events = (uint32_t)sr_config_int(cfg, "score.after.events");
     s->score_max_delay_ms = sr_config_int(cfg, "score.max.delay.ms");

@@ -2,7 +2,9 @@
  * serving.c — the worker's forward pass, for B users at once.
  *
  * A step gathers the B users' states into a B x H block and their inputs into
- * a B x E block, computes the x side of every gate with one GEMM, the h side
+ * a B x E block, computes the x side of every gate with one GEMM (or, once
+ * sr_model_prepare_step_table has run, reads it from a per-item table: at
+ * E = H = 64 that GEMM is half a step's arithmetic), the h side
  * with the cell's GEMMs (gru.c), applies the vectorised gates and scatters the
  * new states back, pushing the event into each user's ring of recent steps.
  * User vectors gather h, compute the queries with one GEMM, attend per user over
@@ -69,6 +71,42 @@ void sr_model_workspace_free(sr_model_workspace *w) {
     free(w);
 }
 
+sr_status sr_model_prepare_step_table(sr_model *model, size_t max_bytes, sr_error *err) {
+    const sr_model_config *c = &model->config;
+    size_t V = c->item_count, E = c->embed_dim, GH = sr_model_gate_count(c) * c->hidden_dim;
+    if (model->step_item_table || V == 0 || V * GH * sizeof(float) > max_bytes) return SR_OK;
+    float *items = malloc(V * GH * sizeof *items);
+    float *types = malloc(SR_EVENT_TYPE_COUNT * GH * sizeof *types);
+    if (!items || !types) {
+        free(items), free(types);
+        return sr_fail(err, SR_ERR_NOMEM, "step table: out of memory for %zu items", V);
+    }
+    linear_forward(items, model->t.item_embed, model->t.cell_w, NULL, V, E, GH);
+    linear_forward(types, model->t.type_embed, model->t.cell_w, model->t.cell_b,
+                   SR_EVENT_TYPE_COUNT, E, GH);
+    model->step_item_table = items;
+    model->step_type_table = types;
+    return SR_OK;
+}
+
+/* gates = W_x (e_item + e_type) + b_x from the step table; a row < 0 (no
+ * item) has a zero input, as embedding_forward gives it. */
+SR_VECTOR_CLONES
+static void step_inputs_from_table(float *gates, const sr_model *model, const int32_t *rows,
+                                   const uint8_t *types, size_t B, size_t GH) {
+    const float *bias = model->t.cell_b;
+    for (size_t b = 0; b < B; b++) {
+        float *g = gates + b * GH;
+        if (rows[b] < 0) {
+            memcpy(g, bias, GH * sizeof *g);
+            continue;
+        }
+        const float *item = model->step_item_table + (size_t)rows[b] * GH;
+        const float *type = model->step_type_table + (size_t)types[b] * GH;
+        for (size_t i = 0; i < GH; i++) g[i] = item[i] + type[i];
+    }
+}
+
 /* Pushes (row, type, h) into a user's ring of recent steps. */
 static void ring_push(const sr_model_config *c, sr_user_state_view *s, int32_t row, uint8_t type,
                       const float *h) {
@@ -87,8 +125,12 @@ void sr_model_step_batch(const sr_model *model, size_t batch, const int32_t *row
     const sr_model_config *c = &model->config;
     const sr_model_tensors *t = &model->t;
     size_t E = c->embed_dim, H = c->hidden_dim, G = sr_model_gate_count(c), B = batch;
-    embedding_forward(ws->x, rows, types, t->item_embed, t->type_embed, B, E);
-    linear_forward(ws->gates, ws->x, t->cell_w, t->cell_b, B, E, G * H);
+    if (model->step_item_table) {
+        step_inputs_from_table(ws->gates, model, rows, types, B, G * H);
+    } else {
+        embedding_forward(ws->x, rows, types, t->item_embed, t->type_embed, B, E);
+        linear_forward(ws->gates, ws->x, t->cell_w, t->cell_b, B, E, G * H);
+    }
     for (size_t b = 0; b < B; b++) memcpy(ws->h_prev + b * H, states[b]->hidden, H * sizeof(float));
     if (c->cell == SR_CELL_GRU)
         gru_cell_step(ws->h_new, ws->gates, ws->rh, ws->h_prev, t->cell_u, B, H);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "serve/serving_internal.h"
+#include "sr_clock.h"
 #include "sr_log.h"
 
 /* Events per segment: bounds the scratch, and the users made room for. */
@@ -43,6 +44,7 @@ void sr_serving_config_init(sr_serving_config *c) {
     c->migrate_per_call = 1024;
     c->expire_per_call = 1024;
     c->score_buffer_floats = (size_t)16 << 20;
+    c->step_table_max_bytes = (size_t)256 << 20;
     /* c->popularity all zero: the ranking's defaults (sr_popularity.h). */
     c->seed = 1;
 }
@@ -172,11 +174,17 @@ const sr_model *sr_serving_model(const sr_serving *sv) { return sv->model; }
 sr_status sr_serving_set_model(sr_serving *sv, sr_model *model, sr_swap_report *report,
                                sr_error *err) {
     sr_status status = sr_serving_step(sv, err);
+    double started = sr_monotonic_seconds();
+    if (status == SR_OK)
+        status = sr_model_prepare_step_table(model, sv->config.step_table_max_bytes, err);
     if (status != SR_OK) {
         sr_model_free(model);
         return status;
     }
-    return migrate_install(sv, model, report, err);
+    double prepared = sr_monotonic_seconds() - started;
+    status = migrate_install(sv, model, report, err);
+    if (status == SR_OK && report) report->pause_seconds += prepared;
+    return status;
 }
 
 /* ---- Events ---- */

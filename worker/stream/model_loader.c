@@ -31,7 +31,12 @@ static void load_latest(model_loader *l) {
     if (!release) return;
     sr_model *model;
     sr_error err;
-    if (sr_model_load_buffer(release->bytes, release->len, &model, NULL, &err) != SR_OK) {
+    sr_status status = sr_model_load_buffer(release->bytes, release->len, &model, NULL, &err);
+    if (status == SR_OK) {
+        status = sr_model_prepare_step_table(model, l->options.step_table_max_bytes, &err);
+        if (status != SR_OK) sr_model_free(model);
+    }
+    if (status != SR_OK) {
         sr_log(SR_LOG_ERROR, "model", "version %" PRId64 " verified but does not load: %s; the "
                "current model keeps serving", release->manifest.model_version, err.message);
         pthread_mutex_lock(&l->lock);

@@ -29,6 +29,7 @@ typedef struct model_loader_options {
     const char *topic;
     const sr_kafka_settings *settings;  /* the user's consumer settings; may be NULL */
     int catch_up_timeout_ms;
+    size_t step_table_max_bytes;        /* built here, off the processing thread */
 } model_loader_options;
 
 typedef struct model_loader_status {

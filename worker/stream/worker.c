@@ -403,7 +403,8 @@ static sr_status start(worker *w, sr_error *err) {
     if (status == SR_OK) {
         model_loader_options lo = {.bootstrap = o->bootstrap, .topic = o->models_topic,
                                    .settings = o->consumer_settings,
-                                   .catch_up_timeout_ms = o->model_catch_up_timeout_ms};
+                                   .catch_up_timeout_ms = o->model_catch_up_timeout_ms,
+                                   .step_table_max_bytes = o->serving.step_table_max_bytes};
         status = model_loader_start(&lo, &w->loader, err);
     }
     if (status == SR_OK) {
