@@ -78,6 +78,7 @@ typedef struct sr_model {
      * precomputed, so a step needs no x-side GEMM. NULL when not built. */
     float *step_item_table;   /* item_count x G*H: W_x e_item */
     float *step_type_table;   /* SR_EVENT_TYPE_COUNT x G*H: W_x e_type + b_x */
+    float *step_u_t;          /* H x G*H: U transposed, for the in-place step (or NULL) */
 } sr_model;
 
 /* Checks a configuration (non-zero sizes, limits); SR_ERR_CONFIG names the field. */
@@ -116,12 +117,14 @@ sr_status sr_model_workspace_new(const sr_model_config *config, size_t max_batch
                                  sr_model_workspace **out, sr_error *err);
 void sr_model_workspace_free(sr_model_workspace *ws);
 
-/* Precomputes the x side of the cell's gates for every item and event type
- * (W_x (e_item + e_type) + b_x is linear), which turns a step's input GEMM
- * into two row reads: item_count x G x H floats, built only if that is at most
- * max_bytes (else the step keeps its GEMM; 0 = never build). One GEMM; for a
- * model that serves and no longer trains: after this call its parameters must
- * not change (sr_model_step_batch would use stale rows). Idempotent; fails with
+/* Prepares a model for serving steps. Precomputes the x side of the cell's
+ * gates for every item and event type (W_x (e_item + e_type) + b_x is
+ * linear), which turns a step's input GEMM into two row reads: item_count x
+ * G x H floats, built only if that is at most max_bytes (else the step keeps
+ * its GEMM; 0 = never build). And, on CPUs with AVX-512 and H a multiple of
+ * 16, packs U for the in-place h side (gemm_rows.c). One GEMM; for a model
+ * that serves and no longer trains: after this call its parameters must not
+ * change (sr_model_step_batch would use stale copies). Idempotent; fails with
  * SR_ERR_NOMEM only. */
 sr_status sr_model_prepare_step_table(sr_model *model, size_t max_bytes, sr_error *err);
 

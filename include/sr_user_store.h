@@ -146,6 +146,14 @@ size_t sr_user_store_make_room(sr_user_store *store, size_t n);
 /* Whether user_id is held; its slot in *slot (when not NULL). Never fails. */
 bool sr_user_store_find(const sr_user_store *store, int64_t user_id, uint32_t *slot);
 
+/* Hints only, with no effect on the contents: start loading what a find of
+ * user_id, or a step of slot (its row, hidden state and ring), will read.
+ * At a million users each of those is a cache miss; a caller that knows its
+ * next users a few hundred ahead overlaps the misses instead of waiting on
+ * each in turn. */
+void sr_user_store_prefetch_find(const sr_user_store *store, int64_t user_id);
+void sr_user_store_prefetch_slot(const sr_user_store *store, uint32_t slot);
+
 /* Forgets user_id (not counted as eviction or expiry, no callback). Returns
  * whether the user was held. */
 bool sr_user_store_remove(sr_user_store *store, int64_t user_id);

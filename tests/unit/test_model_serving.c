@@ -89,20 +89,26 @@ static sr_model *random_model(const sr_model_config *c, uint64_t seed) {
 
 START_TEST(step_and_user_vectors_match_reference) {
     static const sr_attention_kind kinds[] = {SR_ATTENTION_NONE, SR_ATTENTION_ITEMS, SR_ATTENTION_HIDDEN};
-    /* k < 6: the step's input GEMM; k >= 6: the same models with the step table */
-    for (int k = 0; k < 12; k++) {
-        sr_model_config c = {.item_count = 50, .embed_dim = 16, .hidden_dim = 24, .window = 5,
-                             .cell = k & 1 ? SR_CELL_ELMAN : SR_CELL_GRU, .attention = kinds[k % 6 / 2],
-                             .tied_embeddings = k % 6 / 2 == 1};
+    /* k < 6: the step's input GEMM and OpenBLAS h side; 6..11: the same models
+     * with the step table; 12..17: H = 32, the step table and (on AVX-512) the
+     * in-place h side of gemm_rows.c */
+    for (int k = 0; k < 18; k++) {
+        size_t H = k < 12 ? 24 : 32;
+        sr_model_config c = {.item_count = 50, .embed_dim = 16, .hidden_dim = (uint32_t)H,
+                             .window = 5, .cell = k & 1 ? SR_CELL_ELMAN : SR_CELL_GRU,
+                             .attention = kinds[k % 6 / 2], .tied_embeddings = k % 6 / 2 == 1};
         sr_model *m = random_model(&c, 10 + (uint64_t)(k % 6));
         sr_error err;
-        size_t table_bytes = 50 * sr_model_gate_count(&c) * 24 * sizeof(float);
-        /* one byte short: no table */
-        ck_assert_int_eq(sr_model_prepare_step_table(m, table_bytes - 1, &err), SR_OK);
-        ck_assert_ptr_null(m->step_item_table);
-        if (k >= 6) {
+        size_t table_bytes = 50 * sr_model_gate_count(&c) * H * sizeof(float);
+        if (k < 6) {
+            /* one byte short: no table (nor a packed U, for H = 24) */
+            ck_assert_int_eq(sr_model_prepare_step_table(m, table_bytes - 1, &err), SR_OK);
+            ck_assert_ptr_null(m->step_item_table);
+            ck_assert_ptr_null(m->step_u_t);
+        } else {
             ck_assert_int_eq(sr_model_prepare_step_table(m, table_bytes, &err), SR_OK);
             ck_assert_ptr_nonnull(m->step_item_table);
+            ck_assert(k < 12 ? m->step_u_t == NULL : (m->step_u_t != NULL) == gemm_rows_usable(H));
         }
         enum { users = 37, steps = 12 };
         state_block fast, ref;
@@ -141,6 +147,39 @@ START_TEST(step_and_user_vectors_match_reference) {
         sr_model_workspace_free(ws);
         states_free(&fast), states_free(&ref);
         sr_model_free(m);
+    }
+}
+END_TEST
+
+/* The in-place kernel against plain loops, over shapes that leave every
+ * remainder (rows not a multiple of 4, columns not of 64). */
+START_TEST(gemm_rows_matches_loops) {
+    if (!gemm_rows_usable(16)) {
+        fprintf(stderr, "test_model_serving: no AVX-512 here: gemm_rows runs its plain loop\n");
+    }
+    static const size_t shapes[][3] = {{1, 8, 16}, {3, 64, 64}, {4, 64, 128}, {7, 24, 48},
+                                       {256, 64, 128}, {257, 64, 64}, {9, 5, 80}};
+    sr_rng rng = {3};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        size_t B = shapes[s][0], K = shapes[s][1], N = shapes[s][2];
+        size_t ldc = N + 16, ldw = N + 32;
+        float *a = malloc(B * K * sizeof *a), *w = malloc(K * ldw * sizeof *w);
+        float *c = malloc(B * ldc * sizeof *c), *ref = malloc(B * ldc * sizeof *ref);
+        const float **rows = malloc(B * sizeof *rows);
+        for (size_t i = 0; i < B * K; i++) a[i] = 2.0f * sr_rng_float(&rng) - 1.0f;
+        for (size_t i = 0; i < K * ldw; i++) w[i] = 2.0f * sr_rng_float(&rng) - 1.0f;
+        for (size_t i = 0; i < B * ldc; i++) c[i] = ref[i] = 2.0f * sr_rng_float(&rng) - 1.0f;
+        for (size_t b = 0; b < B; b++) rows[b] = a + (B - 1 - b) * K; /* rows anywhere */
+        gemm_rows(c, ldc, rows, w, ldw, B, K, N);
+        for (size_t b = 0; b < B; b++)
+            for (size_t n = 0; n < N; n++) {
+                double sum = ref[b * ldc + n];
+                for (size_t k = 0; k < K; k++) sum += (double)rows[b][k] * w[k * ldw + n];
+                ck_assert_double_le(fabs(c[b * ldc + n] - sum), 1e-4);
+            }
+        for (size_t b = 0; b < B; b++) /* the columns past N are not written */
+            for (size_t n = N; n < ldc; n++) ck_assert_float_eq(c[b * ldc + n], ref[b * ldc + n]);
+        free(a), free(w), free(c), free(ref), free(rows);
     }
 }
 END_TEST
@@ -298,6 +337,7 @@ Suite *test_suite(void) {
     TCase *tc = tcase_create("serving");
     tcase_add_test(tc, gates_match_libm);
     tcase_add_test(tc, step_and_user_vectors_match_reference);
+    tcase_add_test(tc, gemm_rows_matches_loops);
     tcase_add_test(tc, score_is_dot_plus_bias);
     tcase_add_test(tc, topn_matches_full_sort);
     tcase_add_test(tc, sequence_user_vectors_match_stepping);

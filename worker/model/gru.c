@@ -36,6 +36,26 @@ void gru_cell_step(float *h, float *gates, float *rh, const float *h_prev, const
     }
 }
 
+void gru_cell_step_rows(float *const *h, float *gates, float *rh, const float *const *rh_rows,
+                        const float *u_t, size_t B, size_t H) {
+    const size_t G = 3 * H;
+    gemm_rows(gates, G, (const float *const *)h, u_t, G, B, H, 2 * H);
+    for (size_t b = 0; b < B; b++) {
+        float *g = gates + b * G;
+        sr_sigmoid_fast(g, g, 2 * H);
+        const float *r = g + H, *hp = h[b];
+        float *rhb = rh + b * H;
+        for (size_t i = 0; i < H; i++) rhb[i] = r[i] * hp[i];
+    }
+    gemm_rows(gates + 2 * H, G, rh_rows, u_t + 2 * H, G, B, H, H);
+    for (size_t b = 0; b < B; b++) {
+        float *g = gates + b * G, *hb = h[b];
+        sr_tanh_fast(g + 2 * H, g + 2 * H, H);
+        const float *z = g, *hh = g + 2 * H;
+        for (size_t i = 0; i < H; i++) hb[i] = hb[i] + z[i] * (hh[i] - hb[i]);
+    }
+}
+
 void gru_forward(float *hs, float *xg, float *rh, const float *h0, const float *cell_u,
                  size_t L, size_t B, size_t H) {
     for (size_t t = 0; t < L; t++) {

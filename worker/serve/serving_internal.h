@@ -62,6 +62,7 @@ struct sr_serving {
     uint32_t *rounds;             /* per queued event: its user's earlier events in the segment */
     uint32_t *order;              /* queue indexes sorted by round */
     bool *inserted;               /* per queued event: its user was inserted by this segment */
+    int32_t *item_rows;           /* per queued event: its item's model row (looked up ahead) */
     uint32_t *seen_slot, *seen_count;  /* segment-local hash: slot -> events so far */
     int64_t *seen_ids;            /* segment-local set of new users' ids */
     uint8_t *seen_used;

@@ -393,6 +393,21 @@ bool sr_user_store_find(const sr_user_store *store, int64_t user_id, uint32_t *s
     return true;
 }
 
+void sr_user_store_prefetch_find(const sr_user_store *store, int64_t user_id) {
+    __builtin_prefetch((const table_entry *)store->table.base + home_of(store, user_id));
+}
+
+void sr_user_store_prefetch_slot(const sr_user_store *store, uint32_t slot) {
+    const sr_user_store *s = store;
+    __builtin_prefetch(ROW(s, slot), 1);
+    const char *hidden = (const char *)(FIELD(s, FIELD_HIDDEN, float) + (size_t)slot * s->stride);
+    size_t bytes = s->stride * sizeof(float);
+    if (bytes > 512) bytes = 512; /* the first lines; hidden attention's window is read later */
+    for (size_t b = 0; b < bytes; b += 64) __builtin_prefetch(hidden + b, 1);
+    __builtin_prefetch(FIELD(s, FIELD_RECENT_ROWS, int32_t) + (size_t)slot * s->window, 1);
+    __builtin_prefetch(FIELD(s, FIELD_RECENT_TYPES, uint8_t) + (size_t)slot * s->window, 1);
+}
+
 bool sr_user_store_remove(sr_user_store *store, int64_t user_id) {
     size_t position = table_position(store, user_id);
     if (position == SIZE_MAX) return false;
