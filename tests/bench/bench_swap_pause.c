@@ -2,6 +2,7 @@
  * bench_swap_pause.c — how long a model swap holds up a worker, at scale.
  *
  *   bench_swap_pause [--users N] [--events-per-user K] [--items V] [--policy recompute|keep]
+ *                    [--batch B]
  *
  * Fills the serving core (sr_serving.h) with N users (default 1,000,000),
  * K events each (default 4), under model A (V = 12,000 items, E = H = 64,
@@ -38,16 +39,17 @@ static sr_model *random_model(uint32_t items, int64_t first_id, uint64_t seed, i
 }
 
 int main(int argc, char **argv) {
-    uint32_t users = 1000000, per_user = 4, items = 12000;
+    uint32_t users = 1000000, per_user = 4, items = 12000, batch = 0;
     sr_swap_policy policy = SR_SWAP_RECOMPUTE;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--users") == 0) users = (uint32_t)atol(argv[i + 1]);
         else if (strcmp(argv[i], "--events-per-user") == 0) per_user = (uint32_t)atol(argv[i + 1]);
         else if (strcmp(argv[i], "--items") == 0) items = (uint32_t)atol(argv[i + 1]);
+        else if (strcmp(argv[i], "--batch") == 0) batch = (uint32_t)atol(argv[i + 1]);
         else if (strcmp(argv[i], "--policy") == 0) policy = (sr_swap_policy)sr_swap_policy_parse(argv[i + 1]);
         else {
             fprintf(stderr, "usage: bench_swap_pause [--users N] [--events-per-user K] [--items V] "
-                            "[--policy recompute|keep]\n");
+                            "[--policy recompute|keep] [--batch B]\n");
             return 2;
         }
     }
@@ -56,6 +58,7 @@ int main(int argc, char **argv) {
     c.max_users = users;
     c.scoring = false;
     c.swap_policy = policy;
+    if (batch) c.batch = batch;
     sr_serving *sv;
     sr_error err;
     if (sr_serving_new(&c, &sv, &err) != SR_OK ||
