@@ -46,7 +46,7 @@
 #      source_offset): both topics are created with
 #      message.timestamp.type=LogAppendTime. So the figure runs from the event
 #      being in Kafka to the recommendation being in Kafka: fetch, decode,
-#      step, scoring, produce (linger.ms 5) and append, all of the worker's
+#      step, scoring, produce (linger.ms 1) and append, all of the worker's
 #      path. Not from the producer's send (CreateTime): that adds the
 #      producer's own delays, e.g. its start (the idempotent producer id),
 #      seen here to hold the first second of a live phase back by up to 1.2 s.
@@ -64,20 +64,25 @@
 # latency histogram (streamrec_event_to_publish_latency_seconds: from receiving
 # a user's OLDEST unscored event, so it includes the wait for K events) is
 # reported for the live phase alone (buckets at its end minus at its start).
-# Memory per user, three ways, each over streamrec_users at the end of the
+# Memory per user, four ways, each over streamrec_users at the end of the
 # scoring-off run:
 #   state_bytes_per_user    the store's own accounting, streamrec_state_bytes;
 #   resident_growth         process_resident_memory_bytes at the end minus at
 #                           the last scrape before any event was processed.
 #                           Low if librdkafka had pre-fetched records by then
-#                           (up to queued.min.messages = 100000 per partition,
-#                           a few hundred bytes each in memory), as that queue
-#                           is empty at the end;
+#                           (up to queued.min.messages = 1000000 per partition,
+#                           the worker's default), as that queue is empty at
+#                           the end;
+#   caught_up_resident_vs_idle
+#                           the headline: resident 7 s after the last event
+#                           (the worker has returned the drained queue's heap
+#                           by then) minus that of the idle worker;
 #   resident_vs_idle        resident at the end minus that of the idle worker
-#                           (same settings and model, no user). High: it keeps
-#                           whatever heap the drained librdkafka queue left
-#                           resident (consume-only's peak resident memory, also
-#                           reported, shows how large that queue gets).
+#                           (same settings and model, no user). High when the
+#                           worker had not yet returned the heap the drained
+#                           librdkafka queue left (consume-only's peak resident
+#                           memory, also reported, shows how large that queue
+#                           gets).
 #
 # The workers' state cap is the stream's users + 65536: a step makes room for
 # every event of a user it does not hold yet (an upper bound on the new users,
@@ -339,6 +344,10 @@ stop_worker idle
 
 start_worker off "$events_topic" --score-enabled false
 poll off off "$events"
+# Caught up: the worker returns the drained fetch queue's heap within 5 s
+# (worker/stream/worker.c, release_drained_heap); resident memory after that.
+sleep 7
+caught_up_resident=$(curl -sf "http://127.0.0.1:$worker_port/metrics" | sed -n 's/^process_resident_memory_bytes //p')
 stop_worker off
 log "worker, scoring off: $(field "$work/off.json" events_per_s) events/s," \
     "$(field "$work/off.json" users) users; bytes per user: $(field "$work/off.json" state_bytes_per_user)" \
@@ -404,10 +413,11 @@ log "latency after the first $warmup_ms ms: p50 $(field "$work/latency.json" ste
 
 # ---- the summary ----
 
-python3 - "$work" "$users" "$events" "$items" "$score_after" "$rate" "$python_reason" "$idle_resident" <<'EOF'
+python3 - "$work" "$users" "$events" "$items" "$score_after" "$rate" "$python_reason" "$idle_resident" \
+  "$caught_up_resident" <<'EOF'
 import json, sys
-work, users, events, items, k, rate, python_reason, idle_resident = sys.argv[1:9]
-idle_resident = float(idle_resident)
+work, users, events, items, k, rate, python_reason, idle_resident, caught_up_resident = sys.argv[1:10]
+idle_resident, caught_up_resident = float(idle_resident), float(caught_up_resident)
 load = lambda name: json.load(open(f"{work}/{name}.json"))
 consume, consume_free, off, score = load("consume"), load("consume_unpinned"), load("off"), load("score")
 peer_off, peer_score, live, lat = load("peer_off"), load("peer_score"), load("live"), load("latency")
@@ -455,6 +465,7 @@ print(json.dumps({
     "state_bytes_per_user": off["state_bytes_per_user"],
     "resident_growth_bytes_per_user": off["resident_growth_per_user"],
     "resident_vs_idle_bytes_per_user": r1((off["resident_end"] - idle_resident) / off["users"]) if off["users"] else None,
+    "caught_up_resident_vs_idle_bytes_per_user": r1((caught_up_resident - idle_resident) / off["users"]) if off["users"] else None,
     "idle_worker_resident_bytes": idle_resident,
     "consume_only_max_resident_bytes": consume.get("max_resident_bytes"),
     "python_resident_growth_bytes_per_user": peer_off.get("resident_bytes_per_user"),

@@ -16,6 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h> /* malloc_trim */
+#endif
 
 #include "sr_clock.h"
 #include "sr_log.h"
@@ -67,6 +70,7 @@ typedef struct worker {
     atomic_bool ready;
     atomic_llong heartbeat_ms;     /* the loop's last iteration, for /healthz */
     int64_t last_commit_ms;
+    int64_t last_trim_ms;
     uint64_t consumer_errors;
     uint64_t iterations, polled;   /* loop iterations and records they brought: the batch sizes */
 } worker;
@@ -345,6 +349,30 @@ static void update_figures(worker *w, model_loader_status *loader) {
     atomic_store(&w->ready, ready);
 }
 
+/* A backlog fills librdkafka's fetch queue (up to queued.min.messages per
+ * partition: hundreds of MB at a million events behind); once it drains, glibc
+ * keeps the freed pages resident. Every few seconds without a backlog (a poll
+ * that did not fill its batch), give them back, so that resident memory
+ * follows the users held and not the largest backlog ever seen. Measured:
+ * 16 ms once after a 5 M event catch-up (872 -> 466 MB resident at 967 k
+ * users), 0.05 ms when there is nothing to return. */
+#define TRIM_INTERVAL_MS 5000
+
+static void release_drained_heap(worker *w, size_t polled) {
+#ifdef __GLIBC__
+    int64_t now = sr_monotonic_ms();
+    if (polled >= w->o->poll_batch || now - w->last_trim_ms < TRIM_INTERVAL_MS) return;
+    w->last_trim_ms = now;
+    double started = sr_monotonic_seconds();
+    int released = malloc_trim(0);
+    if (released)
+        sr_log(SR_LOG_DEBUG, "worker", "returned drained heap to the system in %.1f ms",
+               (sr_monotonic_seconds() - started) * 1000.0);
+#else
+    (void)w, (void)polled;
+#endif
+}
+
 static sr_status iterate(worker *w, sr_error *err) {
     const sr_worker_options *o = w->o;
     int64_t now = sr_wall_clock_ms();
@@ -370,6 +398,7 @@ static sr_status iterate(worker *w, sr_error *err) {
     stream_output_poll(w->output);
     if (status == SR_OK) status = take_new_model(w, err);
     sr_serving_maintain(w->serving);
+    release_drained_heap(w, n);
     if (status == SR_OK && sr_monotonic_ms() - w->last_commit_ms >= o->commit_interval_ms)
         status = commit(w, 1000, false, err);
     model_loader_status st;
