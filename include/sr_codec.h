@@ -105,4 +105,39 @@ sr_status sr_decode_recommendation(const void *buf, size_t len, sr_recommendatio
                                    sr_recommended_item *items_buf, size_t items_cap,
                                    sr_error *err);
 
+/* One user's state as the changelog carries it (schemas/user_state.avsc).
+ * hidden: the model's state floats (H; with hidden-state attention H + T x H),
+ * little-endian float32 on the wire. recent_*: the window, oldest first.
+ * sequence_hash travels as Avro long (the same 64 bits). */
+typedef struct sr_user_state_record {
+    int64_t user_id;
+    int64_t model_version;
+    const float *hidden;
+    size_t hidden_count;
+    const int64_t *recent_items;
+    const uint8_t *recent_types;
+    size_t recent_count;
+    uint64_t applied_events;
+    uint64_t sequence_hash;
+    int64_t last_event_time_ms;
+    int64_t last_scored_at_ms;
+    int32_t source_partition;
+    int64_t source_offset;
+} sr_user_state_record;
+
+/* Appends one UserState, plain Avro binary (the window in one block), to out.
+ * SR_ERR_INVALID_VALUE for a non-finite hidden value or an event type out of
+ * range (out unchanged). */
+sr_status sr_encode_user_state(const sr_user_state_record *state, sr_buffer *out, sr_error *err);
+
+/* Decodes a plain-Avro UserState. The hidden floats go to hidden_buf (at most
+ * hidden_cap), the window to items_buf and types_buf (at most window_cap;
+ * more is SR_ERR_LIMIT), and the record's pointers point at them. Damage is
+ * reported as sr_codec_decode_event does; a non-finite float, an event type
+ * out of range or a types length unequal to the items' is
+ * SR_ERR_INVALID_VALUE. */
+sr_status sr_decode_user_state(const void *buf, size_t len, sr_user_state_record *state,
+                               float *hidden_buf, size_t hidden_cap, int64_t *items_buf,
+                               uint8_t *types_buf, size_t window_cap, sr_error *err);
+
 #endif

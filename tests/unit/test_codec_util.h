@@ -117,6 +117,19 @@ static inline size_t test_avro_write(avro_value_t *rec, uint8_t *buf, size_t cap
     return n;
 }
 
+/* Asserts that avro-c reads bytes (written by our encoder) into a value equal
+ * to expected, a value of iface's schema. */
+static inline void test_avro_reads_equal(avro_value_iface_t *iface, avro_value_t *expected,
+                                         const uint8_t *buf, size_t len) {
+    avro_value_t read;
+    ck_assert_int_eq(avro_generic_value_new(iface, &read), 0);
+    avro_reader_t r = avro_reader_memory((const char *)buf, (int64_t)len);
+    ck_assert_msg(avro_value_read(r, &read) == 0, "%s", avro_strerror());
+    ck_assert(avro_value_equal(expected, &read));
+    avro_reader_free(r);
+    avro_value_decref(&read);
+}
+
 /* Reads a UserEvent from bytes with avro-c into e (session copied to session). */
 static inline void test_avro_read_event(avro_value_t *rec, const uint8_t *buf, size_t len,
                                         sr_user_event *e, char *session) {
