@@ -195,15 +195,19 @@ void sr_user_store_schedule_state(const sr_user_store *store, uint32_t slot,
 uint32_t sr_user_store_model_generation(const sr_user_store *store, uint32_t slot);
 void sr_user_store_set_model_generation(sr_user_store *store, uint32_t slot, uint32_t generation);
 
-/* The user's changelog record was written. */
-void sr_user_store_clear_dirty(sr_user_store *store, uint32_t slot);
-
 /* ---- Iteration ----
- * Start with *cursor = 0; each call sets *slot to the next user (or dirty user)
- * and returns true, or returns false at the end. Removing the user just
- * returned is allowed; users inserted meanwhile may or may not be visited. */
+ * Start with *cursor = 0; each call sets *slot to the next user and returns
+ * true, or returns false at the end. Removing the user just returned is
+ * allowed; users inserted meanwhile may or may not be visited. */
 bool sr_user_store_next(const sr_user_store *store, uint32_t *cursor, uint32_t *slot);
-bool sr_user_store_next_dirty(const sr_user_store *store, uint32_t *cursor, uint32_t *slot);
+
+/* Takes the users changed since the last take (the changelog's work for one
+ * commit interval), each once, clearing its dirty mark: same cursor protocol,
+ * in O(users changed), not O(users held). Users removed meanwhile are not
+ * returned (the remover tells the changelog); a user dirtied again during the
+ * take is returned again later in it. Run a take to its end (false): an
+ * unfinished one leaves the rest for the next take. */
+bool sr_user_store_take_dirty(sr_user_store *store, uint32_t *cursor, uint32_t *slot);
 
 void sr_user_store_stats_get(const sr_user_store *store, sr_user_store_stats *stats);
 

@@ -475,11 +475,50 @@ START_TEST(hash_step_is_fnv1a_deterministic_and_order_sensitive) {
 }
 END_TEST
 
+/* The dirty list against a model: random applies, removals (with row reuse)
+ * and takes, some left unfinished; every take returns exactly the users
+ * dirtied since they were last taken, each once, and only held ones. */
+START_TEST(take_dirty_matches_a_model) {
+    enum { USERS = 300 };
+    sr_user_store *s = store_new(2, 2, 200, 0);
+    bool dirty[USERS] = {0};
+    uint64_t rng = 7;
+    for (int round = 0; round < 400; round++) {
+        for (int k = 0; k < 50; k++) {
+            rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+            int64_t u = (int64_t)((rng >> 33) % USERS);
+            if ((rng >> 20) % 5 == 0) {
+                if (sr_user_store_remove(s, u)) dirty[u] = false;
+                continue;
+            }
+            uint32_t slot = upsert(s, u, round, NULL);
+            sr_user_store_applied(s, slot, &(sr_user_store_event){.item_id = u, .event_time_ms = round});
+            dirty[u] = true;
+        }
+        /* evictions at the cap (200 of 300) removed users: they are not dirty */
+        for (int64_t u = 0; u < USERS; u++)
+            if (!sr_user_store_find(s, u, NULL)) dirty[u] = false;
+        uint32_t cursor = 0, slot;
+        bool seen[USERS] = {0};
+        bool finish = round % 7 != 0;
+        size_t taken = 0;
+        while (sr_user_store_take_dirty(s, &cursor, &slot)) {
+            int64_t u = sr_user_store_user_id(s, slot);
+            ck_assert_msg(dirty[u] && !seen[u], "round %d: user %lld", round, (long long)u);
+            seen[u] = true;
+            dirty[u] = false;
+            if (!finish && ++taken == 10) break; /* left unfinished: the rest stays */
+        }
+    }
+    sr_user_store_free(s);
+}
+END_TEST
+
 START_TEST(dirty_iteration_scoring_and_meta_restore) {
     sr_user_store *s = store_new(2, 2, 100, 0);
     for (int64_t u = 0; u < 50; u++) upsert(s, u, 0, NULL);
     uint32_t cursor = 0, slot;
-    ck_assert(!sr_user_store_next_dirty(s, &cursor, &slot));
+    ck_assert(!sr_user_store_take_dirty(s, &cursor, &slot));
     for (int64_t u = 0; u < 50; u += 7) {
         ck_assert(sr_user_store_find(s, u, &slot));
         sr_user_store_applied(s, slot, &(sr_user_store_event){.item_id = u, .event_time_ms = 1});
@@ -487,7 +526,7 @@ START_TEST(dirty_iteration_scoring_and_meta_restore) {
     }
     size_t dirty = 0;
     cursor = 0;
-    while (sr_user_store_next_dirty(s, &cursor, &slot)) {
+    while (sr_user_store_take_dirty(s, &cursor, &slot)) {
         int64_t u = sr_user_store_user_id(s, slot);
         ck_assert_int_eq(u % 7, 0);
         sr_user_meta m;
@@ -501,12 +540,12 @@ START_TEST(dirty_iteration_scoring_and_meta_restore) {
         sr_user_store_meta(s, slot, &m);
         ck_assert_int_eq(m.last_scored_at_ms, 99);
         ck_assert_uint_eq(m.events_since_scored, 0);
-        sr_user_store_clear_dirty(s, slot);
+        ck_assert(!m.dirty); /* taken */
         dirty++;
     }
     ck_assert_uint_eq(dirty, 8);
     cursor = 0;
-    ck_assert(!sr_user_store_next_dirty(s, &cursor, &slot));
+    ck_assert(!sr_user_store_take_dirty(s, &cursor, &slot));
 
     /* A restored user carries every scalar field. */
     sr_user_meta in = {.applied_events = 12, .sequence_hash = 34, .last_event_time_ms = 56,
@@ -640,7 +679,8 @@ START_TEST(config_is_checked) {
     sr_user_store_stats st;
     sr_user_store_stats_get(s, &st);
     ck_assert_uint_eq(st.users, 0);
-    ck_assert_uint_eq(st.row_bytes, 64 + 256 + 64 + 16 + 8 + 8); /* the user_row, hidden, ring rows and types, two times */
+    /* the user_row, hidden, ring rows and types, two times, the dirty list */
+    ck_assert_uint_eq(st.row_bytes, 64 + 256 + 64 + 16 + 8 + 8 + 8);
     ck_assert_uint_gt(st.bytes_held, 0);
     uint32_t cursor = 0, slot;
     ck_assert(!sr_user_store_next(s, &cursor, &slot));
@@ -666,6 +706,7 @@ Suite *test_suite(void) {
     tcase_add_test(tc, view_steps_in_place_like_the_model);
     tcase_add_test(tc, hash_step_is_fnv1a_deterministic_and_order_sensitive);
     tcase_add_test(tc, dirty_iteration_scoring_and_meta_restore);
+    tcase_add_test(tc, take_dirty_matches_a_model);
     tcase_add_test(tc, scheduling_fields_and_generation);
     tcase_add_test(tc, make_room_evicts_ahead_of_inserts);
     tcase_add_test(tc, same_seed_same_behaviour);

@@ -40,6 +40,11 @@
  *
  * Expiry walks the rows with a cursor that persists between calls, looking at
  * a bounded number of rows per call.
+ *
+ * Changed users are listed as they become dirty (each row at most once, a
+ * flag says whether it is listed), so that the changelog's take every commit
+ * interval costs O(users changed): at a million users held and a 100 ms
+ * interval, a scan of every row would cost more than the events.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +59,7 @@ enum {
     FIELD_RECENT_TYPES,
     FIELD_LAST_SCORED,
     FIELD_PENDING_SINCE,
+    FIELD_DIRTY_LIST,    /* not per row: 2 slots of the dirty list per row of capacity */
     FIELD_COUNT
 };
 
@@ -77,7 +83,9 @@ typedef struct user_row {
 
 _Static_assert(sizeof(user_row) == 64, "a user's row is one cache line");
 
-enum { ROW_LIVE = 1, ROW_DIRTY = 2 };
+/* ROW_LISTED: the row is in the dirty list (at most once), which survives the
+ * row's removal and reuse until the list is taken. */
+enum { ROW_LIVE = 1, ROW_DIRTY = 2, ROW_LISTED = 4 };
 
 typedef struct table_entry {
     int64_t user_id;
@@ -104,6 +112,7 @@ struct sr_user_store {
     uint32_t free_head;       /* first free row + 1; 0 = none */
     size_t users;
     size_t dirty_users;
+    size_t dirty_listed;      /* entries in the dirty list */
     size_t expire_cursor;
     uint64_t evictions;
     uint64_t expirations;
@@ -197,6 +206,9 @@ sr_status sr_user_store_new(const sr_user_store_config *config, sr_user_store **
     b[FIELD_RECENT_TYPES] = T;
     b[FIELD_LAST_SCORED] = sizeof(int64_t);
     b[FIELD_PENDING_SINCE] = sizeof(int64_t);
+    /* A row is listed at most once, but a row taken and dirtied again during
+     * one take is listed anew: at most two entries per row. */
+    b[FIELD_DIRTY_LIST] = 2 * sizeof(uint32_t);
 
     status = sr_region_reserve(&s->table, s->table_capacity * sizeof(table_entry), err);
     if (status != SR_OK) {
@@ -309,7 +321,7 @@ static void row_init(sr_user_store *s, uint32_t row, int64_t user_id, int64_t no
     ROW(s, row)->since_scored = 0;
     ROW(s, row)->source_partition = -1;
     ROW(s, row)->source_offset = -1;
-    ROW(s, row)->flags = ROW_LIVE;
+    ROW(s, row)->flags = (uint8_t)(ROW_LIVE | (ROW(s, row)->flags & ROW_LISTED));
     FIELD(s, FIELD_PENDING_SINCE, int64_t)[row] = 0;
     ROW(s, row)->model_generation = 0;
 }
@@ -318,7 +330,7 @@ static void row_init(sr_user_store *s, uint32_t row, int64_t user_id, int64_t no
 static void remove_at(sr_user_store *s, size_t position, uint32_t row) {
     table_erase(s, position);
     if (ROW(s, row)->flags & ROW_DIRTY) s->dirty_users--;
-    ROW(s, row)->flags = 0;
+    ROW(s, row)->flags &= ROW_LISTED;
     ROW(s, row)->user_id = (int64_t)s->free_head;
     s->free_head = row + 1;
     s->users--;
@@ -466,6 +478,17 @@ static void set_dirty(sr_user_store *s, uint32_t slot, bool dirty) {
     bool was = (*flag & ROW_DIRTY) != 0;
     if (dirty && !was) *flag |= ROW_DIRTY, s->dirty_users++;
     if (!dirty && was) *flag &= (uint8_t)~ROW_DIRTY, s->dirty_users--;
+    if (dirty && !(*flag & ROW_LISTED)) {
+        uint32_t *list = FIELD(s, FIELD_DIRTY_LIST, uint32_t);
+        if (s->dirty_listed == 2 * s->row_capacity) { /* only if a take was left unfinished */
+            size_t kept = 0;
+            for (size_t i = 0; i < s->dirty_listed; i++)
+                if (ROW(s, list[i])->flags & ROW_LISTED) list[kept++] = list[i];
+            s->dirty_listed = kept;
+        }
+        *flag |= ROW_LISTED;
+        list[s->dirty_listed++] = slot;
+    }
 }
 
 void sr_user_store_meta(const sr_user_store *store, uint32_t slot, sr_user_meta *meta) {
@@ -531,10 +554,6 @@ void sr_user_store_schedule_state(const sr_user_store *store, uint32_t slot,
     state->last_scored_at_ms = FIELD(store, FIELD_LAST_SCORED, int64_t)[slot];
 }
 
-void sr_user_store_clear_dirty(sr_user_store *store, uint32_t slot) {
-    set_dirty(store, slot, false);
-}
-
 /* ---- Iteration and figures ---- */
 
 static bool next_with(const sr_user_store *s, uint8_t flag, uint32_t *cursor, uint32_t *slot) {
@@ -554,8 +573,21 @@ bool sr_user_store_next(const sr_user_store *store, uint32_t *cursor, uint32_t *
     return store->users != 0 && next_with(store, ROW_LIVE, cursor, slot);
 }
 
-bool sr_user_store_next_dirty(const sr_user_store *store, uint32_t *cursor, uint32_t *slot) {
-    return store->dirty_users != 0 && next_with(store, ROW_DIRTY, cursor, slot);
+bool sr_user_store_take_dirty(sr_user_store *store, uint32_t *cursor, uint32_t *slot) {
+    sr_user_store *s = store;
+    uint32_t *list = FIELD(s, FIELD_DIRTY_LIST, uint32_t);
+    while (*cursor < s->dirty_listed) {
+        uint32_t row = list[(*cursor)++];
+        ROW(s, row)->flags &= (uint8_t)~ROW_LISTED;
+        if ((ROW(s, row)->flags & (ROW_LIVE | ROW_DIRTY)) == (ROW_LIVE | ROW_DIRTY)) {
+            set_dirty(s, row, false);
+            *slot = row;
+            return true;
+        }
+    }
+    s->dirty_listed = 0;
+    *cursor = 0;
+    return false;
 }
 
 void sr_user_store_stats_get(const sr_user_store *store, sr_user_store_stats *stats) {
