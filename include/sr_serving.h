@@ -57,6 +57,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sr_codec.h"
 #include "sr_error.h"
 #include "sr_event.h"
 #include "sr_model.h"
@@ -88,6 +89,7 @@ typedef struct sr_serving_config {
     size_t score_buffer_floats;    /* bound on the batch x catalogue score matrix */
     size_t step_table_max_bytes;   /* the model's per-item input table, if it fits (0 = none) */
     sr_popularity_config popularity;
+    bool changelog;                /* keep removed users for tombstones (take_removed) */
     uint64_t seed;
 } sr_serving_config;
 
@@ -183,6 +185,32 @@ sr_status sr_serving_drop_partitions(sr_serving *sv, const int32_t *partitions, 
 bool sr_serving_forget_user(sr_serving *sv, int64_t user_id);
 
 void sr_serving_stats_get(const sr_serving *sv, sr_serving_stats *stats);
+
+/* ---- The state changelog ----
+ * The worker writes each changed user once per commit interval (last write
+ * wins on the compacted topic) and restores users from it on assignment. */
+
+/* Takes the users changed since the last take (sr_user_store_take_dirty's
+ * protocol: *cursor = 0 to start, run to the end), each brought to the current
+ * model first, as the changelog's record. The record's arrays are valid until
+ * the next call. */
+bool sr_serving_take_changed(sr_serving *sv, uint32_t *cursor, sr_user_state_record *record);
+
+/* Takes the users removed for good since the last take (evicted, expired,
+ * forgotten; not those of partitions dropped on a rebalance, which another
+ * worker now owns), with the partition their events came from: the changelog's
+ * tombstones. Only with config.changelog. */
+bool sr_serving_take_removed(sr_serving *sv, size_t *cursor, int64_t *user_id,
+                             int32_t *partition);
+
+/* Holds the user as the record describes, replacing any state held for it,
+ * not dirty (it is what the changelog has). Its window is mapped to the
+ * current model (items the model lacks drop out); the hidden state is taken
+ * as it is when the record was written by this model version with this
+ * shape, else recomputed from the window, as a swap does. Before any model,
+ * only the counters and offsets are kept. SR_ERR_NOMEM. */
+sr_status sr_serving_restore_user(sr_serving *sv, const sr_user_state_record *record,
+                                  sr_error *err);
 
 /* The user's state for tests and tools: false when the user is not held. */
 bool sr_serving_user(sr_serving *sv, int64_t user_id, sr_user_meta *meta,

@@ -551,6 +551,130 @@ START_TEST(drop_partition_and_forget_user) {
 }
 END_TEST
 
+/* Every changed user through the changelog's record and codec into another
+ * serving core: the same state; and a restore under another model version
+ * recomputes from the window. */
+typedef struct changelog_copy {
+    float hidden[64];
+    int64_t items[8];
+    uint8_t types[8];
+} changelog_copy;
+
+static size_t copy_changed(sr_serving *from, sr_serving *to) {
+    uint32_t cursor = 0;
+    sr_user_state_record rec, back;
+    sr_buffer buf = {0};
+    sr_error err;
+    changelog_copy c;
+    size_t n = 0;
+    while (sr_serving_take_changed(from, &cursor, &rec)) {
+        sr_buffer_reset(&buf);
+        ck_assert_int_eq(sr_encode_user_state(&rec, &buf, &err), SR_OK);
+        ck_assert_int_eq(sr_decode_user_state(buf.data, buf.len, &back, c.hidden, 64, c.items, c.types,
+                                              8, &err), SR_OK);
+        ck_assert_int_eq(sr_serving_restore_user(to, &back, &err), SR_OK);
+        n++;
+    }
+    sr_buffer_free(&buf);
+    return n;
+}
+
+START_TEST(changelog_round_trip_and_restore) {
+    sr_serving *a = serving_new(1000, 0, 0, 3), *b = serving_new(1000, 0, 0, 3);
+    set_model(a, model_n(20, 9, 4), NULL);
+    set_model(b, model_n(20, 9, 4), NULL); /* the same weights and version */
+    uint64_t seed = 5;
+    for (int e = 0; e < 200; e++)
+        add(a, (int64_t)(next_u64(&seed) % 12), 100 + 10 * (int64_t)(next_u64(&seed) % 20), e, 1);
+    step(a);
+    ck_assert_uint_eq(copy_changed(a, b), 12);
+    ck_assert_uint_eq(copy_changed(a, b), 0); /* taken */
+    for (int64_t u = 0; u < 12; u++) {
+        sr_user_meta ma, mb;
+        sr_user_state_view va, vb;
+        ck_assert(sr_serving_user(a, u, &ma, &va));
+        ck_assert(sr_serving_user(b, u, &mb, &vb));
+        ck_assert_uint_eq(ma.applied_events, mb.applied_events);
+        ck_assert_uint_eq(ma.sequence_hash, mb.sequence_hash);
+        ck_assert_int_eq(ma.source_partition, mb.source_partition);
+        ck_assert_int_eq(ma.source_offset, mb.source_offset);
+        ck_assert_int_eq(ma.last_event_time_ms, mb.last_event_time_ms);
+        ck_assert(!mb.dirty);
+        ck_assert_mem_eq(va.hidden, vb.hidden, 5 * sizeof(float));
+        ck_assert_uint_eq(va.recent_count, vb.recent_count);
+        for (uint32_t i = 0; i < va.recent_count; i++) /* oldest first in both rings */
+            ck_assert_int_eq(va.recent_rows[(va.recent_head + 4 - va.recent_count + i) % 4],
+                             vb.recent_rows[(vb.recent_head + 4 - vb.recent_count + i) % 4]);
+    }
+    /* Only the users with new events are taken next time. */
+    add(a, 3, 100, 500, 1);
+    add(a, 7, 110, 501, 1);
+    step(a);
+    ck_assert_uint_eq(copy_changed(a, b), 2);
+    /* The same events continue in both: the same states. */
+    add(a, 3, 120, 502, 1), add(b, 3, 120, 502, 1);
+    step(a), step(b);
+    sr_user_state_view va, vb;
+    ck_assert(sr_serving_user(a, 3, NULL, &va) && sr_serving_user(b, 3, NULL, &vb));
+    ck_assert_mem_eq(va.hidden, vb.hidden, 5 * sizeof(float));
+
+    /* Another model version: recomputed from the last window. */
+    sr_serving *c = serving_new(1000, 0, 0, 3);
+    sr_model *other = model_n(20, 10, 5);
+    set_model(c, other, NULL);
+    sr_serving_take_changed(a, &(uint32_t){0}, &(sr_user_state_record){0}); /* nothing dirty: false */
+    add(a, 9, 130, 600, 1);
+    step(a);
+    ck_assert_uint_eq(copy_changed(a, c), 1);
+    sr_user_meta meta;
+    ck_assert(sr_serving_user(a, 9, NULL, &va) && sr_serving_user(c, 9, &meta, &vb));
+    ref_state ref;
+    ref_init(&ref);
+    const sr_model *am = sr_serving_model(a);
+    for (uint32_t i = 0; i < va.recent_count; i++)
+        ref_step(&ref, other, am->vocab.ids[va.recent_rows[(va.recent_head + 4 - va.recent_count + i) % 4]]);
+    assert_hidden_near(vb.hidden, ref.hidden, 5);
+    ck_assert_uint_eq(vb.recent_count, va.recent_count);
+    sr_serving_free(a), sr_serving_free(b), sr_serving_free(c);
+}
+END_TEST
+
+/* Evicted and forgotten users are owed tombstones; dropped partitions not. */
+START_TEST(removed_users_for_tombstones) {
+    sr_serving_config cfg;
+    sr_serving_config_init(&cfg);
+    cfg.max_users = 4;
+    cfg.changelog = true;
+    sr_serving *sv;
+    sr_error err;
+    ck_assert_int_eq(sr_serving_new(&cfg, &sv, &err), SR_OK);
+    set_model(sv, model_n(10, 7, 1), NULL);
+    for (int u = 0; u < 6; u++) add(sv, u, 100, u, 1); /* partition = user % 3 */
+    step(sv);
+    size_t cursor = 0, removed = 0;
+    int64_t user;
+    int32_t partition;
+    while (sr_serving_take_removed(sv, &cursor, &user, &partition)) {
+        ck_assert(!sr_serving_user(sv, user, NULL, NULL));
+        ck_assert_int_eq(partition, user % 3);
+        removed++;
+    }
+    ck_assert_uint_eq(removed, 2); /* 6 users, 4 held */
+    ck_assert(!sr_serving_take_removed(sv, &cursor, &user, &partition));
+    size_t dropped;
+    ck_assert_int_eq(sr_serving_drop_partitions(sv, (int32_t[]){0, 1, 2}, 3, &dropped, &err), SR_OK);
+    ck_assert_uint_eq(dropped, 4);
+    ck_assert(!sr_serving_take_removed(sv, &cursor, &user, &partition));
+    add(sv, 8, 100, 9, 1);
+    step(sv);
+    ck_assert(sr_serving_forget_user(sv, 8));
+    ck_assert(sr_serving_take_removed(sv, &cursor, &user, &partition));
+    ck_assert_int_eq(user, 8);
+    ck_assert_int_eq(partition, 2);
+    sr_serving_free(sv);
+}
+END_TEST
+
 START_TEST(config_is_checked) {
     sr_serving_config c;
     sr_serving_config_init(&c);
@@ -585,6 +709,8 @@ Suite *test_suite(void) {
     tcase_add_test(tc, two_quick_swaps_compose_and_shape_change_resets);
     tcase_add_test(tc, cap_evicts_without_losing_queued_events);
     tcase_add_test(tc, drop_partition_and_forget_user);
+    tcase_add_test(tc, changelog_round_trip_and_restore);
+    tcase_add_test(tc, removed_users_for_tombstones);
     tcase_add_test(tc, config_is_checked);
     suite_add_tcase(s, tc);
     return s;

@@ -75,6 +75,8 @@ sr_status serving_new_store(sr_serving *sv, const sr_model *model, sr_user_store
         .max_users = sv->config.max_users,
         .idle_expiry_ms = sv->config.idle_expiry_ms,
         .seed = sv->config.seed,
+        .on_removed = changelog_on_removed,
+        .on_removed_context = sv,
     };
     return sr_user_store_new(&sc, out, err);
 }
@@ -116,6 +118,7 @@ void sr_serving_free(sr_serving *sv) {
     sr_model_free(sv->model);
     sr_model_workspace_free(sv->ws);
     migrate_free(sv);
+    changelog_free(sv);
     free(sv->queue), free(sv->slots), free(sv->rounds), free(sv->order), free(sv->inserted);
     free(sv->item_rows);
     free(sv->seen_slot), free(sv->seen_count), free(sv->seen_ids), free(sv->seen_used);
@@ -418,6 +421,11 @@ sr_status sr_serving_drop_partitions(sr_serving *sv, const int32_t *partitions, 
 }
 
 bool sr_serving_forget_user(sr_serving *sv, int64_t user_id) {
+    uint32_t slot;
+    if (!sr_user_store_find(sv->store, user_id, &slot)) return false;
+    sr_user_meta meta;
+    sr_user_store_meta(sv->store, slot, &meta);
+    changelog_note_removed(sv, user_id, meta.source_partition);
     return sr_user_store_remove(sv->store, user_id);
 }
 

@@ -38,6 +38,13 @@ typedef struct row_map {
 
 #define SERVING_MAX_ROW_MAPS 8
 
+/* A user removed for good (evicted, expired, forgotten): the changelog owes it
+ * a tombstone on the partition its events came from. */
+typedef struct removed_user {
+    int64_t user_id;
+    int32_t partition;
+} removed_user;
+
 struct sr_serving {
     sr_serving_config config;
     sr_user_store *store;
@@ -92,6 +99,13 @@ struct sr_serving {
     uint32_t *migrate_kept;       /* batch: entries per window */
     uint32_t *migrate_slots;      /* batch: users the sweep migrates together */
 
+    /* The state changelog (changelog.c). */
+    int64_t *changelog_items;     /* T: a taken user's window as item ids */
+    uint8_t *changelog_types;     /* T */
+    removed_user *removed;        /* users to tombstone, when config.changelog */
+    size_t removed_len, removed_cap;
+    bool removed_overflow;        /* an append failed (out of memory): logged once */
+
     int64_t stream_time_ms;       /* the largest event time seen */
     sr_serving_stats stats;       /* counters; the rest is filled by stats_get */
 };
@@ -113,6 +127,14 @@ sr_status migrate_install(sr_serving *sv, sr_model *model, sr_swap_report *repor
                           sr_error *err);
 void migrate_sweep(sr_serving *sv, size_t max_users);
 void migrate_free(sr_serving *sv);
+
+/* ---- changelog.c ---- */
+/* The store's on_removed: an evicted or expired user to tombstone. */
+void changelog_on_removed(void *context, sr_user_store *store, uint32_t slot, int64_t user_id,
+                          sr_user_removal why);
+/* Notes a user removed for good (forgotten) for a tombstone. */
+void changelog_note_removed(sr_serving *sv, int64_t user_id, int32_t partition);
+void changelog_free(sr_serving *sv);
 
 /* ---- serving.c ---- */
 /* (Re)creates the per-model scratch (workspace, score buffers) for sv->model. */
