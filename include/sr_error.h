@@ -33,6 +33,7 @@ typedef enum sr_status {
     SR_ERR_SCHEMA,          /* an Avro schema is invalid or incompatible */
     SR_ERR_NOT_FOUND,       /* a named thing does not exist */
     SR_ERR_LIMIT,           /* a configured or built-in size limit was exceeded */
+    SR_ERR_ABORTED,         /* a Kafka transaction was aborted: its input is to be processed again */
 
     /* Record decoding: each way a record on the wire can be malformed. */
     SR_ERR_TRUNCATED,       /* the record ended in the middle of a value */

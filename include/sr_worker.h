@@ -40,6 +40,9 @@ typedef struct sr_worker_options {
     const char *recommendations_topic;
     const char *dead_letter_topic;
     const char *models_topic;
+    const char *changelog_topic;     /* the user states (exactly-once) */
+    bool exactly_once;               /* transactions; false: at-least-once (flush, then commit) */
+    const char *transactional_id;    /* exactly-once: this instance's; NULL: derived (worker.c) */
     sr_wire_format wire;
     const char *schema_map;          /* more writer schemas (sr_codec_load_schema_map); may be NULL */
     bool require_key_match;          /* a record whose key is not its user id is dead-lettered */
@@ -67,7 +70,8 @@ typedef struct sr_worker_summary {
     uint64_t events;
     uint64_t dead_letters;
     uint64_t recommendations;
-    uint64_t commits;
+    uint64_t commits;                /* offset commits, or committed transactions */
+    uint64_t aborted;                /* transactions aborted */
     uint64_t swaps;
     int64_t model_version;
     double seconds;

@@ -8,6 +8,7 @@
  */
 #include <getopt.h>
 #include <inttypes.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +22,7 @@
 #include "sr_topic_reader.h"
 #include "sr_topics.h"
 
-enum record_kind { KIND_EVENT, KIND_RECOMMENDATION };
+enum record_kind { KIND_EVENT, KIND_RECOMMENDATION, KIND_STATE };
 
 struct tail_options {
     const char *bootstrap;
@@ -39,7 +40,7 @@ static void on_stop_signal(int signo) { (void)signo; stop_requested = 1; }
 
 static void print_help(FILE *out) {
     fprintf(out,
-            "usage: streamrec tail [--topic NAME] [--type event|recommendation]\n"
+            "usage: streamrec tail [--topic NAME] [--type event|recommendation|state]\n"
             "                      [--wire plain|registry] [--from-beginning] [--exit-at-end]\n"
             "                      [--max N] [--bootstrap HOST:PORT] [-X key=value]...\n\n"
             "Prints the records of a topic as JSON lines on stdout, one per record, with\n"
@@ -48,8 +49,8 @@ static void print_help(FILE *out) {
             "no commits).\n\n"
             "options:\n"
             "  --topic NAME        topic to read (default %s)\n"
-            "  --type KIND         event (default) or recommendation (the default when the\n"
-            "                      topic is %s)\n"
+            "  --type KIND         event (default), recommendation (the default when the\n"
+            "                      topic is %s) or state (the default for %s)\n"
             "  --wire FORMAT       events' framing: registry (default) or plain\n"
             "  --from-beginning    start at the oldest record (default: only new records)\n"
             "  --exit-at-end       stop once every partition's end is reached\n"
@@ -60,7 +61,7 @@ static void print_help(FILE *out) {
             "  -h, --help          this text\n\n"
             "example:\n"
             "  streamrec tail --topic %s --from-beginning --exit-at-end --max 10\n",
-            SR_TOPIC_EVENTS, SR_TOPIC_RECOMMENDATIONS, SR_TOPIC_EVENTS);
+            SR_TOPIC_EVENTS, SR_TOPIC_RECOMMENDATIONS, SR_TOPIC_CHANGELOG, SR_TOPIC_EVENTS);
 }
 
 static void print_event(const sr_user_event *ev) {
@@ -85,7 +86,26 @@ static void print_recommendation(const sr_recommendation *rec) {
     putchar(']');
 }
 
+/* A UserState: its counters and window; the hidden state as its size and norm. */
+static void print_state(const sr_user_state_record *st) {
+    double norm = 0;
+    for (size_t i = 0; i < st->hidden_count; i++) norm += (double)st->hidden[i] * st->hidden[i];
+    printf(",\"user_id\":%" PRId64 ",\"model_version\":%" PRId64 ",\"hidden_floats\":%zu"
+           ",\"hidden_norm\":%.6g,\"applied_events\":%" PRIu64 ",\"sequence_hash\":%" PRIu64
+           ",\"last_event_time\":%" PRId64 ",\"last_scored_at\":%" PRId64
+           ",\"source_partition\":%" PRId32 ",\"source_offset\":%" PRId64 ",\"recent\":[",
+           st->user_id, st->model_version, st->hidden_count, sqrt(norm), st->applied_events,
+           st->sequence_hash, st->last_event_time_ms, st->last_scored_at_ms, st->source_partition,
+           st->source_offset);
+    for (size_t i = 0; i < st->recent_count; i++)
+        printf("%s{\"item_id\":%" PRId64 ",\"event_type\":\"%s\"}", i ? "," : "",
+               st->recent_items[i], sr_event_type_name((sr_event_type)st->recent_types[i]));
+    putchar(']');
+}
+
 #define MAX_ITEMS_PRINTED 1024
+#define MAX_STATE_FLOATS (1u << 20)
+#define MAX_STATE_WINDOW 1024
 
 /* Prints one record as a JSON line. */
 static void print_record(const sr_codec *codec, const struct tail_options *opts,
@@ -102,6 +122,14 @@ static void print_record(const sr_codec *codec, const struct tail_options *opts,
         sr_user_event ev;
         status = sr_codec_decode_event(codec, opts->wire, msg->payload, msg->len, &ev, &err);
         if (status == SR_OK) print_event(&ev);
+    } else if (opts->kind == KIND_STATE) {
+        static float hidden[MAX_STATE_FLOATS];
+        static int64_t recent[MAX_STATE_WINDOW];
+        static uint8_t types[MAX_STATE_WINDOW];
+        sr_user_state_record st;
+        status = sr_decode_user_state(msg->payload, msg->len, &st, hidden, MAX_STATE_FLOATS, recent,
+                                      types, MAX_STATE_WINDOW, &err);
+        if (status == SR_OK) print_state(&st);
     } else {
         static sr_recommended_item items[MAX_ITEMS_PRINTED];
         sr_recommendation rec;
@@ -168,11 +196,13 @@ static int parse_options(int argc, char **argv, struct tail_options *opts) {
         switch (opt) {
         case 't': opts->topic = optarg; break;
         case 'k':
-            if (strcmp(optarg, "event") && strcmp(optarg, "recommendation")) {
-                fprintf(stderr, "streamrec tail: --type must be event or recommendation, not '%s'\n", optarg);
+            if (strcmp(optarg, "event") && strcmp(optarg, "recommendation") && strcmp(optarg, "state")) {
+                fprintf(stderr, "streamrec tail: --type must be event, recommendation or state, not '%s'\n",
+                        optarg);
                 return SR_EXIT_USAGE;
             }
-            opts->kind = strcmp(optarg, "event") ? KIND_RECOMMENDATION : KIND_EVENT;
+            opts->kind = !strcmp(optarg, "event") ? KIND_EVENT
+                         : !strcmp(optarg, "state") ? KIND_STATE : KIND_RECOMMENDATION;
             kind_given = 1;
             break;
         case 'w': {
@@ -212,6 +242,7 @@ static int parse_options(int argc, char **argv, struct tail_options *opts) {
     }
     if (!kind_given && strcmp(opts->topic, SR_TOPIC_RECOMMENDATIONS) == 0)
         opts->kind = KIND_RECOMMENDATION;
+    if (!kind_given && strcmp(opts->topic, SR_TOPIC_CHANGELOG) == 0) opts->kind = KIND_STATE;
     return SR_EXIT_OK;
 }
 

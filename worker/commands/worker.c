@@ -17,6 +17,7 @@ extern char **environ;
 
 static const char *const wire_formats[] = {"registry", "plain", NULL};
 static const char *const swap_policies[] = {"recompute", "keep", NULL};
+static const char *const guarantees[] = {"at_least_once", "exactly_once", NULL};
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 
 #define DAY_MS (24LL * 3600 * 1000)
@@ -32,6 +33,14 @@ static const sr_option_def worker_options[] = {
     {"topic.recommendations", SR_OPT_STRING, SR_TOPIC_RECOMMENDATIONS, .help = "the output topic"},
     {"topic.dlq", SR_OPT_STRING, SR_TOPIC_DLQ, .help = "the dead-letter topic"},
     {"topic.models", SR_OPT_STRING, SR_TOPIC_MODELS, .help = "the model topic"},
+    {"topic.changelog", SR_OPT_STRING, SR_TOPIC_CHANGELOG,
+     .help = "the compacted user-state topic, co-partitioned with the events (exactly_once)"},
+    {"processing.guarantee", SR_OPT_ENUM, "at_least_once", .choices = guarantees,
+     .help = "exactly_once: outputs, user states and offsets in one transaction per commit "
+             "interval; at_least_once: flush, then commit"},
+    {"transactional.id", SR_OPT_STRING, NULL,
+     .help = "exactly_once: this instance's transactional id (unset: group.id-group.instance.id, "
+             "or group.id-host-pid)"},
     {"input.wire", SR_OPT_ENUM, "registry", .choices = wire_formats,
      .help = "event framing: registry (0x00 + schema id + Avro) or plain Avro"},
     {"input.schema.map", SR_OPT_STRING, NULL,
@@ -124,6 +133,9 @@ static void options_from(const sr_config *cfg, sr_worker_options *o) {
     o->recommendations_topic = sr_config_string(cfg, "topic.recommendations");
     o->dead_letter_topic = sr_config_string(cfg, "topic.dlq");
     o->models_topic = sr_config_string(cfg, "topic.models");
+    o->changelog_topic = sr_config_string(cfg, "topic.changelog");
+    o->exactly_once = sr_config_enum(cfg, "processing.guarantee") == 1;
+    o->transactional_id = sr_config_string(cfg, "transactional.id");
     o->wire = sr_config_enum(cfg, "input.wire") == 0 ? SR_WIRE_REGISTRY : SR_WIRE_PLAIN;
     o->schema_map = sr_config_string(cfg, "input.schema.map");
     o->require_key_match = sr_config_bool(cfg, "input.require.key.match");

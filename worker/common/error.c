@@ -51,6 +51,7 @@ const char *sr_status_name(sr_status status) {
         [SR_ERR_SCHEMA] = "schema",
         [SR_ERR_NOT_FOUND] = "not_found",
         [SR_ERR_LIMIT] = "limit",
+        [SR_ERR_ABORTED] = "transaction_aborted",
         [SR_ERR_TRUNCATED] = "truncated",
         [SR_ERR_BAD_MAGIC] = "bad_magic",
         [SR_ERR_UNKNOWN_SCHEMA] = "unknown_schema_id",

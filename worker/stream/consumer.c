@@ -180,16 +180,35 @@ void stream_consumer_processed(stream_consumer *c, int32_t partition, int64_t of
     p->pending = true;
 }
 
-sr_status stream_consumer_commit(stream_consumer *c, int *committed, sr_error *err) {
-    *committed = 0;
+rd_kafka_topic_partition_list_t *stream_consumer_pending_offsets(const stream_consumer *c) {
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(8);
-    for (int32_t i = 0; i < c->position_count; i++)
+    for (int32_t i = 0; list && i < c->position_count; i++)
         if (c->positions[i].owned && c->positions[i].pending)
             rd_kafka_topic_partition_list_add(list, c->options.topic, i)->offset = c->positions[i].next;
+    return list;
+}
+
+void stream_consumer_offsets_committed(stream_consumer *c,
+                                       const rd_kafka_topic_partition_list_t *offsets) {
+    for (int i = 0; i < offsets->cnt; i++) {
+        partition_position *p = position_of(c, offsets->elems[i].partition);
+        /* Processed further meanwhile: still pending from there. */
+        if (p && p->next == offsets->elems[i].offset) p->pending = false;
+    }
+}
+
+rd_kafka_consumer_group_metadata_t *stream_consumer_group_metadata(stream_consumer *c) {
+    return rd_kafka_consumer_group_metadata(c->rk);
+}
+
+sr_status stream_consumer_commit(stream_consumer *c, int *committed, sr_error *err) {
+    *committed = 0;
+    rd_kafka_topic_partition_list_t *list = stream_consumer_pending_offsets(c);
+    if (!list) return sr_fail(err, SR_ERR_NOMEM, "committing offsets: out of memory");
     rd_kafka_resp_err_t code = RD_KAFKA_RESP_ERR_NO_ERROR;
     if (list->cnt) code = rd_kafka_commit(c->rk, list, 0);
     if (code == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        for (int i = 0; i < list->cnt; i++) c->positions[list->elems[i].partition].pending = false;
+        stream_consumer_offsets_committed(c, list);
         *committed = list->cnt;
     }
     rd_kafka_topic_partition_list_destroy(list);

@@ -68,6 +68,15 @@ void stream_consumer_processed(stream_consumer *c, int32_t partition, int64_t of
  * partitions whose offsets moved. Nothing to commit is not an error. */
 sr_status stream_consumer_commit(stream_consumer *c, int *committed, sr_error *err);
 
+/* For a transaction (exactly-once): the processed offsets not yet committed
+ * (a list the caller destroys; NULL when out of memory), then, once the
+ * transaction that carried them committed, stream_consumer_offsets_committed.
+ * The group's metadata fences the transaction by the consumer's generation. */
+rd_kafka_topic_partition_list_t *stream_consumer_pending_offsets(const stream_consumer *c);
+void stream_consumer_offsets_committed(stream_consumer *c,
+                                       const rd_kafka_topic_partition_list_t *offsets);
+rd_kafka_consumer_group_metadata_t *stream_consumer_group_metadata(stream_consumer *c);
+
 /* Leaves the group and frees (commits nothing: commit first). */
 void stream_consumer_close(stream_consumer *c);
 

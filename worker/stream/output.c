@@ -1,6 +1,6 @@
 /*
- * output.c — the worker's producer (output.h): recommendations and dead
- * letters, delivery reports, flush.
+ * output.c — the worker's producer (output.h): recommendations, dead letters
+ * and changelog records, delivery reports, flush, transactions.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -19,15 +19,20 @@ struct stream_output {
     rd_kafka_t *rk;
     rd_kafka_topic_t *recommendations;
     rd_kafka_topic_t *dead_letters;
+    rd_kafka_topic_t *changelog;
+    bool transactional;
+    uint64_t produced_in_transaction;  /* records queued since the transaction began */
     sr_buffer value;
     stream_output_stats stats;
 };
 
+static sr_status start_transactions(stream_output *out, sr_error *err);
+
 /* The record's kind and pending time travel in its opaque: the kind in the
- * lowest bit, the time (ms, non-negative) above it. */
+ * lowest two bits, the time (ms, non-negative) above them. */
 static void *pack_opaque(stream_record_kind kind, int64_t pending_since_ms) {
     uint64_t t = pending_since_ms > 0 ? (uint64_t)pending_since_ms : 0;
-    return (void *)(uintptr_t)(t << 1 | (uint64_t)kind);
+    return (void *)(uintptr_t)(t << 2 | (uint64_t)kind);
 }
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque) {
@@ -46,8 +51,8 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
         out->stats.delivered++;
     }
     if (out->options.delivered)
-        out->options.delivered(out->options.delivered_context, (stream_record_kind)(packed & 1),
-                               (int64_t)(packed >> 1), msg->err);
+        out->options.delivered(out->options.delivered_context, (stream_record_kind)(packed & 3),
+                               (int64_t)(packed >> 2), msg->err);
 }
 
 /* linger.ms 1: a recommendation's latency budget is tens of ms, and 5 ms
@@ -70,6 +75,8 @@ sr_status stream_output_new(const stream_output_options *options, stream_output 
         status = sr_kafka_conf_set(conf, default_settings[i][0], default_settings[i][1], err);
     if (status == SR_OK && options->client_id)
         status = sr_kafka_conf_set(conf, "client.id", options->client_id, err);
+    if (status == SR_OK && options->transactional_id)
+        status = sr_kafka_conf_set(conf, "transactional.id", options->transactional_id, err);
     if (status == SR_OK && options->settings)
         status = options->settings(options->settings_context, conf, SR_WORKER_PRODUCER, err);
     if (status != SR_OK) {
@@ -88,9 +95,18 @@ sr_status stream_output_new(const stream_output_options *options, stream_output 
     }
     out->recommendations = rd_kafka_topic_new(out->rk, options->recommendations_topic, NULL);
     out->dead_letters = rd_kafka_topic_new(out->rk, options->dead_letter_topic, NULL);
-    if (!out->recommendations || !out->dead_letters) {
+    if (options->changelog_topic)
+        out->changelog = rd_kafka_topic_new(out->rk, options->changelog_topic, NULL);
+    if (!out->recommendations || !out->dead_letters || (options->changelog_topic && !out->changelog)) {
         stream_output_free(out);
         return sr_fail(err, SR_ERR_KAFKA, "output producer: cannot create topic handles");
+    }
+    if (options->transactional_id) {
+        status = start_transactions(out, err);
+        if (status != SR_OK) {
+            stream_output_free(out);
+            return status;
+        }
     }
     *result = out;
     return SR_OK;
@@ -100,6 +116,7 @@ void stream_output_free(stream_output *out) {
     if (!out) return;
     if (out->recommendations) rd_kafka_topic_destroy(out->recommendations);
     if (out->dead_letters) rd_kafka_topic_destroy(out->dead_letters);
+    if (out->changelog) rd_kafka_topic_destroy(out->changelog);
     if (out->rk) rd_kafka_destroy(out->rk);
     sr_buffer_free(&out->value);
     free(out);
@@ -109,27 +126,30 @@ void stream_output_free(stream_output *out) {
  * make room (backpressure), also after a stop was asked for, so that a stop
  * under load still flushes and commits. Only a queue that stays full for
  * queue_full_timeout_ms (a broker that is gone) fails the record. */
-static sr_status produce(stream_output *out, rd_kafka_topic_t *topic, const void *key,
-                         size_t key_len, const void *value, size_t value_len,
+static sr_status produce(stream_output *out, rd_kafka_topic_t *topic, int32_t partition,
+                         const void *key, size_t key_len, const void *value, size_t value_len,
                          rd_kafka_headers_t *headers, void *opaque, sr_error *err) {
     int64_t deadline = sr_monotonic_ms() + out->options.queue_full_timeout_ms;
     for (;;) {
         rd_kafka_resp_err_t code;
         if (headers) {
-            code = rd_kafka_producev(out->rk, RD_KAFKA_V_RKT(topic),
+            code = rd_kafka_producev(out->rk, RD_KAFKA_V_RKT(topic), RD_KAFKA_V_PARTITION(partition),
                                      RD_KAFKA_V_KEY((void *)(uintptr_t)key, key_len),
                                      RD_KAFKA_V_VALUE((void *)(uintptr_t)value, value_len),
                                      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                                      RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(opaque),
                                      RD_KAFKA_V_END);
         } else {
-            code = rd_kafka_producev(out->rk, RD_KAFKA_V_RKT(topic),
+            code = rd_kafka_producev(out->rk, RD_KAFKA_V_RKT(topic), RD_KAFKA_V_PARTITION(partition),
                                      RD_KAFKA_V_KEY((void *)(uintptr_t)key, key_len),
                                      RD_KAFKA_V_VALUE((void *)(uintptr_t)value, value_len),
                                      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                                      RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
         }
-        if (code == RD_KAFKA_RESP_ERR_NO_ERROR) return SR_OK; /* librdkafka owns the headers */
+        if (code == RD_KAFKA_RESP_ERR_NO_ERROR) { /* librdkafka owns the headers */
+            out->produced_in_transaction++;
+            return SR_OK;
+        }
         if (code != RD_KAFKA_RESP_ERR__QUEUE_FULL || sr_monotonic_ms() > deadline) {
             if (headers) rd_kafka_headers_destroy(headers);
             return sr_fail(err, SR_ERR_KAFKA, "producing to %s: %s", rd_kafka_topic_name(topic),
@@ -146,7 +166,8 @@ sr_status stream_output_recommendation(stream_output *out, const sr_recommendati
     if (status != SR_OK) return status;
     char key[24];
     int key_len = snprintf(key, sizeof key, "%" PRId64, rec->user_id);
-    status = produce(out, out->recommendations, key, (size_t)key_len, out->value.data,
+    status = produce(out, out->recommendations, RD_KAFKA_PARTITION_UA, key, (size_t)key_len,
+                     out->value.data,
                      out->value.len, NULL, pack_opaque(STREAM_RECOMMENDATION, pending_since_ms), err);
     if (status == SR_OK) out->stats.recommendations++;
     return status;
@@ -178,10 +199,145 @@ sr_status stream_output_dead_letter(stream_output *out, const rd_kafka_message_t
     rd_kafka_header_add(headers, "streamrec.source.partition", -1, partition, -1);
     rd_kafka_header_add(headers, "streamrec.source.offset", -1, offset, -1);
     rd_kafka_header_add(headers, "streamrec.dead.lettered.at", -1, at, -1);
-    sr_status status = produce(out, out->dead_letters, msg->key, msg->key_len, msg->payload,
-                               msg->len, headers, pack_opaque(STREAM_DEAD_LETTER, 0), err);
+    sr_status status = produce(out, out->dead_letters, RD_KAFKA_PARTITION_UA, msg->key,
+                               msg->key_len, msg->payload, msg->len, headers,
+                               pack_opaque(STREAM_DEAD_LETTER, 0), err);
     if (status == SR_OK) out->stats.dead_letters++;
     return status;
+}
+
+sr_status stream_output_state(stream_output *out, const sr_user_state_record *state,
+                              sr_error *err) {
+    if (!out->changelog) return sr_fail(err, SR_ERR_INVALID_ARG, "output: no changelog topic");
+    sr_buffer_reset(&out->value);
+    sr_status status = sr_encode_user_state(state, &out->value, err);
+    if (status != SR_OK) return status;
+    char key[24];
+    int key_len = snprintf(key, sizeof key, "%" PRId64, state->user_id);
+    status = produce(out, out->changelog, state->source_partition, key, (size_t)key_len,
+                     out->value.data, out->value.len, NULL, pack_opaque(STREAM_STATE, 0), err);
+    if (status == SR_OK) out->stats.states++;
+    return status;
+}
+
+sr_status stream_output_tombstone(stream_output *out, int64_t user_id, int32_t partition,
+                                  sr_error *err) {
+    if (!out->changelog) return sr_fail(err, SR_ERR_INVALID_ARG, "output: no changelog topic");
+    char key[24];
+    int key_len = snprintf(key, sizeof key, "%" PRId64, user_id);
+    sr_status status = produce(out, out->changelog, partition, key, (size_t)key_len, NULL, 0, NULL,
+                               pack_opaque(STREAM_STATE, 0), err);
+    if (status == SR_OK) out->stats.tombstones++;
+    return status;
+}
+
+/* ---- transactions ---- */
+
+bool stream_output_transactional(const stream_output *out) { return out->transactional; }
+
+/* Calls op until it succeeds or fails for good: librdkafka says when a
+ * transactional call may simply be repeated (a timeout, a coordinator move). */
+#define TRANSACTION_ATTEMPTS 5
+
+typedef rd_kafka_error_t *(*transaction_op)(stream_output *out, const void *a, const void *b);
+
+static rd_kafka_error_t *retried(stream_output *out, transaction_op op, const void *a,
+                                 const void *b) {
+    rd_kafka_error_t *error = NULL;
+    for (int attempt = 0; attempt < TRANSACTION_ATTEMPTS; attempt++) {
+        if (error) rd_kafka_error_destroy(error);
+        error = op(out, a, b);
+        if (!error || !rd_kafka_error_is_retriable(error)) break;
+        sr_log(SR_LOG_WARN, "output", "transaction: %s; trying again", rd_kafka_error_string(error));
+    }
+    return error;
+}
+
+static rd_kafka_error_t *op_init(stream_output *out, const void *a, const void *b) {
+    (void)a, (void)b;
+    return rd_kafka_init_transactions(out->rk, out->options.transaction_timeout_ms);
+}
+
+static rd_kafka_error_t *op_send_offsets(stream_output *out, const void *offsets,
+                                         const void *group) {
+    return rd_kafka_send_offsets_to_transaction(out->rk, offsets, group,
+                                                out->options.transaction_timeout_ms);
+}
+
+static rd_kafka_error_t *op_commit(stream_output *out, const void *a, const void *b) {
+    (void)a, (void)b;
+    return rd_kafka_commit_transaction(out->rk, out->options.transaction_timeout_ms);
+}
+
+static rd_kafka_error_t *op_abort(stream_output *out, const void *a, const void *b) {
+    (void)a, (void)b;
+    return rd_kafka_abort_transaction(out->rk, out->options.transaction_timeout_ms);
+}
+
+/* A failed transactional call: aborts when librdkafka says the transaction
+ * must be (SR_ERR_ABORTED), else a fatal error (SR_ERR_KAFKA). Consumes error. */
+static sr_status transaction_failed(stream_output *out, rd_kafka_error_t *error, const char *what,
+                                    sr_error *err) {
+    sr_status status;
+    if (rd_kafka_error_txn_requires_abort(error)) {
+        sr_log(SR_LOG_WARN, "output", "%s: %s; aborting the transaction", what,
+               rd_kafka_error_string(error));
+        rd_kafka_error_t *aborted = retried(out, op_abort, NULL, NULL);
+        rd_kafka_error_t *begun = aborted ? NULL : rd_kafka_begin_transaction(out->rk);
+        if (aborted || begun) {
+            status = sr_fail(err, SR_ERR_KAFKA, "%s: %s, and the abort failed: %s", what,
+                             rd_kafka_error_string(error),
+                             rd_kafka_error_string(aborted ? aborted : begun));
+        } else {
+            out->stats.aborted++;
+            out->produced_in_transaction = 0;
+            status = sr_fail(err, SR_ERR_ABORTED, "%s: %s (transaction aborted)", what,
+                             rd_kafka_error_string(error));
+        }
+        if (aborted) rd_kafka_error_destroy(aborted);
+        if (begun) rd_kafka_error_destroy(begun);
+    } else {
+        status = sr_fail(err, SR_ERR_KAFKA, "%s: %s%s", what, rd_kafka_error_string(error),
+                         rd_kafka_error_is_fatal(error)
+                             ? " (fatal: fenced by a newer instance, or the producer is broken)"
+                             : "");
+    }
+    rd_kafka_error_destroy(error);
+    return status;
+}
+
+static sr_status start_transactions(stream_output *out, sr_error *err) {
+    rd_kafka_error_t *error = retried(out, op_init, NULL, NULL);
+    if (!error) error = rd_kafka_begin_transaction(out->rk);
+    if (error) {
+        sr_status status = sr_fail(err, SR_ERR_KAFKA, "output producer: starting transactions as "
+                                   "'%s': %s", out->options.transactional_id,
+                                   rd_kafka_error_string(error));
+        rd_kafka_error_destroy(error);
+        return status;
+    }
+    out->transactional = true;
+    return SR_OK;
+}
+
+sr_status stream_output_commit_transaction(stream_output *out,
+                                           const rd_kafka_topic_partition_list_t *offsets,
+                                           const rd_kafka_consumer_group_metadata_t *group,
+                                           sr_error *err) {
+    bool has_offsets = offsets && offsets->cnt > 0;
+    if (!has_offsets && out->produced_in_transaction == 0) return SR_OK; /* nothing to commit */
+    rd_kafka_error_t *error = NULL;
+    if (has_offsets) {
+        error = retried(out, op_send_offsets, offsets, group);
+        if (error) return transaction_failed(out, error, "sending offsets to the transaction", err);
+    }
+    error = retried(out, op_commit, NULL, NULL);
+    if (error) return transaction_failed(out, error, "committing the transaction", err);
+    out->stats.transactions++;
+    out->produced_in_transaction = 0;
+    error = rd_kafka_begin_transaction(out->rk);
+    if (error) return transaction_failed(out, error, "beginning a transaction", err);
+    return SR_OK;
 }
 
 void stream_output_poll(stream_output *out) { rd_kafka_poll(out->rk, 0); }

@@ -1,6 +1,7 @@
 /*
- * output.h — the worker's producer: recommendations to the output topic and
- * bad records to the dead-letter topic, on one idempotent producer.
+ * output.h — the worker's producer: recommendations to the output topic, bad
+ * records to the dead-letter topic and user states to the changelog, on one
+ * idempotent producer, transactional in exactly-once mode.
  *
  * Defaults (the user's kafka.* / kafka.producer.* settings override them):
  * enable.idempotence=true (acks=all, no duplicates or reordering from
@@ -13,6 +14,17 @@
  * counted and makes the next flush fail: the worker must not commit input
  * offsets past output it could not deliver (at-least-once), so it stops and
  * the orchestrator restarts it from the committed offsets.
+ *
+ * Transactions (options.transactional_id set). The producer is initialised
+ * for transactions at creation (fencing any older instance with the same id)
+ * and always has one transaction open: everything produced goes into it, and
+ * stream_output_commit_transaction commits it together with the consumer's
+ * offsets (send_offsets_to_transaction, so that a consumer group generation
+ * change fences a zombie: exactly-once v2) and opens the next. An abortable
+ * error aborts it and reports SR_ERR_ABORTED: its outputs never become
+ * visible to read_committed consumers, and the caller processes its input
+ * again. A fatal error (fenced, a broken producer) is SR_ERR_KAFKA: the
+ * process must stop.
  */
 #ifndef SR_STREAM_OUTPUT_H
 #define SR_STREAM_OUTPUT_H
@@ -22,12 +34,17 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "sr_codec.h"
 #include "sr_error.h"
 #include "sr_event.h"
 #include "sr_worker.h"
 
 /* What a delivered (or failed) record was. */
-typedef enum stream_record_kind { STREAM_RECOMMENDATION, STREAM_DEAD_LETTER } stream_record_kind;
+typedef enum stream_record_kind {
+    STREAM_RECOMMENDATION,
+    STREAM_DEAD_LETTER,
+    STREAM_STATE,       /* a changelog record or tombstone */
+} stream_record_kind;
 
 /* Called for every delivery report, on the thread that polls. */
 typedef void (*stream_delivered_fn)(void *context, stream_record_kind kind, int64_t pending_since_ms,
@@ -43,11 +60,18 @@ typedef struct stream_output_options {
     stream_delivered_fn delivered;       /* may be NULL */
     void *delivered_context;
     int queue_full_timeout_ms;           /* how long a record may wait for room in a full queue */
+    const char *changelog_topic;         /* user states; NULL: none */
+    const char *transactional_id;        /* NULL: not transactional (at-least-once) */
+    int transaction_timeout_ms;          /* each transactional call's wait */
 } stream_output_options;
 
 typedef struct stream_output_stats {
     uint64_t recommendations;            /* queued */
     uint64_t dead_letters;               /* queued */
+    uint64_t states;                     /* changelog records queued */
+    uint64_t tombstones;                 /* changelog tombstones queued */
+    uint64_t transactions;               /* committed */
+    uint64_t aborted;                    /* transactions aborted */
     uint64_t delivered;
     uint64_t failed;
     char first_failure[SR_ERROR_MESSAGE_MAX];
@@ -67,6 +91,24 @@ sr_status stream_output_recommendation(stream_output *out, const sr_recommendati
  * headers, plus headers naming the error and the source (listed in output.c). */
 sr_status stream_output_dead_letter(stream_output *out, const rd_kafka_message_t *msg,
                                     const sr_error *why, int64_t now_ms, sr_error *err);
+
+/* Queues a user's state for the changelog, keyed by user id, on the partition
+ * its events came from (the changelog is co-partitioned with the events). */
+sr_status stream_output_state(stream_output *out, const sr_user_state_record *state,
+                              sr_error *err);
+
+/* Queues a changelog tombstone for a user removed for good. */
+sr_status stream_output_tombstone(stream_output *out, int64_t user_id, int32_t partition,
+                                  sr_error *err);
+
+/* Commits the open transaction with the consumer's offsets (may be NULL or
+ * empty) and opens the next (see Transactions above). */
+sr_status stream_output_commit_transaction(stream_output *out,
+                                           const rd_kafka_topic_partition_list_t *offsets,
+                                           const rd_kafka_consumer_group_metadata_t *group,
+                                           sr_error *err);
+
+bool stream_output_transactional(const stream_output *out);
 
 /* Serves delivery reports without waiting. */
 void stream_output_poll(stream_output *out);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #ifdef __GLIBC__
 #include <malloc.h> /* malloc_trim */
 #endif
@@ -41,6 +42,7 @@ void sr_worker_options_init(sr_worker_options *o) {
     o->recommendations_topic = SR_TOPIC_RECOMMENDATIONS;
     o->dead_letter_topic = SR_TOPIC_DLQ;
     o->models_topic = SR_TOPIC_MODELS;
+    o->changelog_topic = SR_TOPIC_CHANGELOG;
     o->wire = SR_WIRE_REGISTRY;
     o->require_key_match = true;
     o->commit_interval_ms = 1000;
@@ -71,6 +73,8 @@ typedef struct worker {
     atomic_llong heartbeat_ms;     /* the loop's last iteration, for /healthz */
     int64_t last_commit_ms;
     int64_t last_trim_ms;
+    uint64_t aborted;              /* transactions aborted */
+    char transactional_id[256];
     uint64_t consumer_errors;
     uint64_t iterations, polled;   /* loop iterations and records they brought: the batch sizes */
 } worker;
@@ -144,7 +148,49 @@ static void delivered(void *context, stream_record_kind kind, int64_t pending_si
  * everything within timeout_ms (a slow or unreachable broker) only delays
  * the commit to the next interval; before a revocation or a stop it is a
  * failure. A record that could not be delivered at all always is. */
+/* Exactly-once: the changed users' states and the removed users' tombstones
+ * join the open transaction, which commits with the processed offsets. */
+static sr_status commit_transaction(worker *w, sr_error *err) {
+    sr_status status = SR_OK;
+    uint32_t cursor = 0;
+    sr_user_state_record state;
+    while (status == SR_OK && sr_serving_take_changed(w->serving, &cursor, &state))
+        status = stream_output_state(w->output, &state, err);
+    size_t removed = 0;
+    int64_t user_id;
+    int32_t partition;
+    while (status == SR_OK && sr_serving_take_removed(w->serving, &removed, &user_id, &partition))
+        status = stream_output_tombstone(w->output, user_id, partition, err);
+    rd_kafka_topic_partition_list_t *offsets =
+        status == SR_OK ? stream_consumer_pending_offsets(w->consumer) : NULL;
+    rd_kafka_consumer_group_metadata_t *group = stream_consumer_group_metadata(w->consumer);
+    if (status == SR_OK && (!offsets || !group))
+        status = sr_fail(err, SR_ERR_NOMEM, "transaction: out of memory");
+    if (status == SR_OK) status = stream_output_commit_transaction(w->output, offsets, group, err);
+    if (status == SR_OK) {
+        stream_consumer_offsets_committed(w->consumer, offsets);
+        w->figures.commits++;
+    } else {
+        w->figures.commit_failures++;
+    }
+    if (status == SR_ERR_ABORTED) {
+        /* Its outputs and offsets are discarded, but the states in memory have
+         * moved on: rewinding needs them back from the changelog. Until the
+         * worker restores in place, it stops, and its restart resumes from the
+         * last committed transaction. */
+        w->aborted++;
+        status = sr_error_wrap(err, SR_ERR_KAFKA, "stopping to resume from the last commit");
+    }
+    if (offsets) rd_kafka_topic_partition_list_destroy(offsets);
+    if (group) rd_kafka_consumer_group_metadata_destroy(group);
+    return status;
+}
+
 static sr_status commit(worker *w, int timeout_ms, bool must_drain, sr_error *err) {
+    if (stream_output_transactional(w->output)) {
+        w->last_commit_ms = sr_monotonic_ms();
+        return commit_transaction(w, err);
+    }
     bool drained = true;
     sr_status status = stream_output_flush(w->output, timeout_ms, must_drain ? NULL : &drained, err);
     w->last_commit_ms = sr_monotonic_ms();
@@ -409,11 +455,32 @@ static sr_status iterate(worker *w, sr_error *err) {
     return status;
 }
 
+/* This instance's transactional id: configured, or the group and the static
+ * member name (stable across restarts: a restarted instance fences its
+ * previous self), or the group, host and process (unique; with exactly-once
+ * v2 the group generation fences zombies anyway). */
+static const char *transactional_id(worker *w) {
+    const sr_worker_options *o = w->o;
+    if (o->transactional_id && *o->transactional_id) return o->transactional_id;
+    if (o->group_instance_id && *o->group_instance_id) {
+        snprintf(w->transactional_id, sizeof w->transactional_id, "%s-%s", o->group_id,
+                 o->group_instance_id);
+    } else {
+        char host[128] = "host";
+        gethostname(host, sizeof host - 1);
+        snprintf(w->transactional_id, sizeof w->transactional_id, "%s-%s-%ld", o->group_id, host,
+                 (long)getpid());
+    }
+    return w->transactional_id;
+}
+
 static sr_status start(worker *w, sr_error *err) {
     const sr_worker_options *o = w->o;
     sr_status status = sr_codec_new(&w->codec, err);
     if (status == SR_OK && o->schema_map) status = sr_codec_load_schema_map(w->codec, o->schema_map, err);
-    if (status == SR_OK) status = sr_serving_new(&o->serving, &w->serving, err);
+    sr_serving_config serving = o->serving;
+    serving.changelog = o->exactly_once; /* removed users become changelog tombstones */
+    if (status == SR_OK) status = sr_serving_new(&serving, &w->serving, err);
     if (status == SR_OK) status = worker_metrics_new(&w->metrics, err);
     if (status == SR_OK) status = online_hits_new(16, o->serving.topn, 1 << 16, &w->hits, err);
     if (status == SR_OK) {
@@ -442,7 +509,12 @@ static sr_status start(worker *w, sr_error *err) {
             .recommendations_topic = o->recommendations_topic, .dead_letter_topic = o->dead_letter_topic,
             .settings = o->settings, .settings_context = o->settings_context,
             .delivered = delivered, .delivered_context = w,
-            .queue_full_timeout_ms = o->shutdown_timeout_ms};
+            .queue_full_timeout_ms = o->shutdown_timeout_ms,
+            .changelog_topic = o->exactly_once ? o->changelog_topic : NULL,
+            .transactional_id = o->exactly_once ? transactional_id(w) : NULL,
+            .transaction_timeout_ms = o->shutdown_timeout_ms};
+        if (po.transactional_id)
+            sr_log(SR_LOG_INFO, "worker", "exactly-once: transactional id '%s'", po.transactional_id);
         status = stream_output_new(&po, &w->output, err);
     }
     if (status == SR_OK) status = first_model(w, err);
@@ -506,6 +578,7 @@ sr_status sr_worker_run(const sr_worker_options *o, sr_worker_summary *summary, 
             .records = w.figures.records, .events = w.figures.serving.events,
             .dead_letters = w.figures.output.dead_letters,
             .recommendations = w.figures.output.recommendations, .commits = w.figures.commits,
+            .aborted = w.aborted,
             .swaps = w.figures.serving.swaps, .model_version = w.figures.serving.model_version,
             .seconds = sr_monotonic_seconds() - started};
     }
