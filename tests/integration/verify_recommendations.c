@@ -79,6 +79,7 @@
 #include "sr_model.h"
 #include "sr_model_file.h"
 #include "sr_topic_reader.h"
+#include "topic_scan.h"
 
 #define MAX_MODELS 8
 #define MAX_PARTITIONS 1024
@@ -192,31 +193,12 @@ static int by_user_partition_offset(const void *a, const void *b) {
     return (x->offset > y->offset) - (x->offset < y->offset);
 }
 
-/* Opens a reader of the whole topic; exits 2 when the topic cannot be read. */
 static sr_topic_reader *open_topic(const char *topic) {
-    sr_topic_reader_options ro = {.bootstrap = getenv("STREAMREC_BOOTSTRAP"), .topic = topic,
-                                  .from_beginning = true};
-    sr_topic_reader *reader;
-    sr_error err;
-    if (sr_topic_reader_new(&ro, &reader, &err) != SR_OK) {
-        fprintf(stderr, "verify_recommendations: topic '%s': %s\n", topic, err.message);
-        exit(2);
-    }
-    return reader;
+    return topic_scan_open("verify_recommendations", topic);
 }
 
-/* The next record of the topic, or NULL at its end. */
 static rd_kafka_message_t *next_record(sr_topic_reader *reader, const char *topic) {
-    while (!sr_topic_reader_at_end(reader)) {
-        rd_kafka_message_t *msg;
-        sr_error err;
-        if (sr_topic_reader_poll(reader, 200, &msg, &err) != SR_OK) {
-            fprintf(stderr, "verify_recommendations: reading '%s': %s\n", topic, err.message);
-            exit(2);
-        }
-        if (msg) return msg;
-    }
-    return NULL;
+    return topic_scan_next("verify_recommendations", reader, topic);
 }
 
 static bool key_is_user(const rd_kafka_message_t *msg, int64_t user_id) {
