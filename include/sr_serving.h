@@ -212,6 +212,10 @@ bool sr_serving_take_removed(sr_serving *sv, size_t *cursor, int64_t *user_id,
 sr_status sr_serving_restore_user(sr_serving *sv, const sr_user_state_record *record,
                                   sr_error *err);
 
+/* The changelog says the user has no state (a tombstone): forgets it if held,
+ * owing no tombstone. */
+void sr_serving_restore_absent(sr_serving *sv, int64_t user_id);
+
 /* The user's state for tests and tools: false when the user is not held. */
 bool sr_serving_user(sr_serving *sv, int64_t user_id, sr_user_meta *meta,
                      sr_user_state_view *view);

@@ -35,13 +35,15 @@ typedef struct sr_topic_reader_options {
     const sr_kafka_settings *settings;  /* -X settings, applied last; may be NULL */
     const char *topic;
     bool from_beginning;                /* false: only records produced from now on */
+    const int32_t *partitions;          /* only these (NULL: every partition); each must exist */
+    size_t partitions_count;
     int metadata_timeout_ms;            /* 0: 10000 */
 } sr_topic_reader_options;
 
 typedef struct sr_topic_reader sr_topic_reader;
 
-/* SR_ERR_NOT_FOUND when the topic does not exist, SR_ERR_CONFIG for a rejected
- * setting, SR_ERR_KAFKA for the rest. */
+/* SR_ERR_NOT_FOUND when the topic (or a partition asked for) does not exist,
+ * SR_ERR_CONFIG for a rejected setting, SR_ERR_KAFKA for the rest. */
 sr_status sr_topic_reader_new(const sr_topic_reader_options *options, sr_topic_reader **out,
                               sr_error *err);
 

@@ -54,7 +54,14 @@ static sr_status open_consumer(const sr_topic_reader_options *options, rd_kafka_
     return SR_OK;
 }
 
-/* Finds the topic's partitions and assigns them all. */
+static bool wanted(const sr_topic_reader_options *options, int32_t partition) {
+    if (!options->partitions) return true;
+    for (size_t i = 0; i < options->partitions_count; i++)
+        if (options->partitions[i] == partition) return true;
+    return false;
+}
+
+/* Finds the topic's partitions and assigns them all (or those asked for). */
 static sr_status assign_all(sr_topic_reader *reader, const sr_topic_reader_options *options,
                             sr_error *err) {
     int timeout = options->metadata_timeout_ms > 0 ? options->metadata_timeout_ms : 10000;
@@ -86,9 +93,17 @@ static sr_status assign_all(sr_topic_reader *reader, const sr_topic_reader_optio
         return sr_fail(err, SR_ERR_NOMEM, "out of memory");
     }
     for (int i = 0; i < t->partition_cnt; i++)
-        rd_kafka_topic_partition_list_add(list, options->topic, t->partitions[i].id)->offset =
-            options->from_beginning ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
+        if (wanted(options, t->partitions[i].id))
+            rd_kafka_topic_partition_list_add(list, options->topic, t->partitions[i].id)->offset =
+                options->from_beginning ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
     rd_kafka_metadata_destroy(md);
+    if (options->partitions && (size_t)list->cnt != options->partitions_count) {
+        rd_kafka_topic_partition_list_destroy(list);
+        return sr_fail(err, SR_ERR_NOT_FOUND, "topic '%s' has %d partitions: not all of the %zu "
+                       "asked for exist", options->topic, reader->partition_count,
+                       options->partitions_count);
+    }
+    reader->partition_count = list->cnt;
     rc = rd_kafka_assign(reader->consumer, list);
     rd_kafka_topic_partition_list_destroy(list);
     if (rc != RD_KAFKA_RESP_ERR_NO_ERROR)

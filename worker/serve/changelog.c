@@ -102,6 +102,10 @@ bool sr_serving_take_changed(sr_serving *sv, uint32_t *cursor, sr_user_state_rec
     return true;
 }
 
+void sr_serving_restore_absent(sr_serving *sv, int64_t user_id) {
+    sr_user_store_remove(sv->store, user_id);
+}
+
 sr_status sr_serving_restore_user(sr_serving *sv, const sr_user_state_record *record,
                                   sr_error *err) {
     uint32_t slot;

@@ -31,6 +31,7 @@
 #include "stream/model_loader.h"
 #include "stream/online_hits.h"
 #include "stream/output.h"
+#include "stream/restore.h"
 #include "stream/worker_metrics.h"
 
 #define MAX_POLL_BATCH 65536u
@@ -263,6 +264,34 @@ static bool in_list(const rd_kafka_topic_partition_list_t *parts, int32_t partit
     return false;
 }
 
+/* Exactly-once: the users of the assigned partitions this worker did not keep
+ * (all of them at start) come back from the changelog before any of their
+ * events is processed (this runs inside the consume call that assigns them). */
+static sr_status restore_assigned(worker *w, const rd_kafka_topic_partition_list_t *parts,
+                                  sr_error *err) {
+    int32_t *todo = malloc(((size_t)parts->cnt + 1) * sizeof *todo);
+    if (!todo) return sr_fail(err, SR_ERR_NOMEM, "restore: out of memory");
+    size_t n = 0;
+    for (int i = 0; i < parts->cnt; i++) {
+        int32_t p = parts->elems[i].partition;
+        bool kept = p >= 0 && (size_t)p < w->hold_count && w->holds[p] == HOLD_REVOKED;
+        if (!kept) todo[n++] = p;
+    }
+    restore_stats st;
+    sr_status status = restore_partitions(w->o->bootstrap, w->o->consumer_settings,
+                                          w->o->changelog_topic, todo, n, w->serving, &st, err);
+    free(todo);
+    if (status == SR_OK && n) {
+        w->figures.restored_users += st.states;
+        sr_log(SR_LOG_INFO, "worker", "restored %" PRIu64 " user states (%" PRIu64 " records, %" PRIu64
+               " tombstones, %.1f MB) of %zu partitions from %s in %.3f s: %.0f states/s, %.1f MB/s",
+               st.states, st.records, st.tombstones, (double)st.bytes / 1e6, n, w->o->changelog_topic,
+               st.seconds, st.seconds > 0 ? (double)st.states / st.seconds : 0.0,
+               st.seconds > 0 ? (double)st.bytes / 1e6 / st.seconds : 0.0);
+    }
+    return status;
+}
+
 static void on_assigned(void *context, const rd_kafka_topic_partition_list_t *parts) {
     worker *w = context;
     w->figures.rebalances++;
@@ -280,6 +309,7 @@ static void on_assigned(void *context, const rd_kafka_topic_partition_list_t *pa
             n = 0;
         }
     }
+    if (status == SR_OK && w->o->exactly_once) status = restore_assigned(w, parts, &err);
     for (size_t p = 0; p < w->hold_count; p++) w->holds[p] = HOLD_NONE;
     for (int i = 0; i < parts->cnt; i++) set_hold(w, parts->elems[i].partition, HOLD_ASSIGNED);
     if (dropped_total)
