@@ -60,7 +60,7 @@ start_worker() {  # start_worker LOG ARGS...
 }
 
 # wait_processed RECORDS SEC: waits up to SEC seconds until the worker has
-# consumed RECORDS records, its consumer lag (from librdkafka's statistics,
+# consumed RECORDS records (any number: "any"), its consumer lag (from librdkafka's statistics,
 # every 5 s) is 0 on every assigned partition, and no list was produced for
 # 1.5 s, longer than score.min.interval.ms: every user due has been scored.
 wait_processed() {
@@ -71,7 +71,7 @@ wait_processed() {
     consumed=$(awk '$1 == "streamrec_records_consumed_total" { print $2 }' <<<"$m")
     recs=$(awk '$1 == "streamrec_recommendations_total" { print $2 }' <<<"$m")
     read -r series lag < <(awk '/^streamrec_consumer_lag_records\{/ { n++; s += ($2 < 0 ? -$2 : $2) } END { print n + 0, s + 0 }' <<<"$m")
-    if [ "${consumed:-0}" = "$want" ] && [ "$series" -gt 0 ] && [ "$lag" = 0 ]; then
+    if { [ "$want" = any ] || [ "${consumed:-0}" = "$want" ]; } && [ "$series" -gt 0 ] && [ "$lag" = 0 ]; then
       if [ "$recs" != "$last_recs" ]; then last_recs=$recs stable_since=$(date +%s%N); fi
       if [ $(( ($(date +%s%N) - stable_since) / 1000000 )) -ge 1500 ]; then
         echo "worker processed $consumed records (lag 0 on $series partitions, $recs recommendations)"
