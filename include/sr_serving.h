@@ -212,6 +212,10 @@ bool sr_serving_take_removed(sr_serving *sv, size_t *cursor, int64_t *user_id,
 sr_status sr_serving_restore_user(sr_serving *sv, const sr_user_state_record *record,
                                   sr_error *err);
 
+/* Forgets the tombstones owed (they went with an aborted transaction: the
+ * users come back from the changelog, and are removed again as they were). */
+void sr_serving_discard_removed(sr_serving *sv);
+
 /* The changelog says the user has no state (a tombstone): forgets it if held,
  * owing no tombstone. */
 void sr_serving_restore_absent(sr_serving *sv, int64_t user_id);

@@ -102,6 +102,8 @@ bool sr_serving_take_changed(sr_serving *sv, uint32_t *cursor, sr_user_state_rec
     return true;
 }
 
+void sr_serving_discard_removed(sr_serving *sv) { sv->removed_len = 0; }
+
 void sr_serving_restore_absent(sr_serving *sv, int64_t user_id) {
     sr_user_store_remove(sv->store, user_id);
 }

@@ -73,12 +73,13 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t code,
     } else {
         sr_log(SR_LOG_INFO, "consumer", "revoking %d partitions of %s (%s)", parts->cnt,
                c->options.topic, rd_kafka_err2name(code));
-        bool lost = rd_kafka_assignment_lost(rk);
-        if (c->options.hooks.revoking) c->options.hooks.revoking(c->options.hooks.context, parts, lost);
+        bool lost = rd_kafka_assignment_lost(rk), committed = !lost;
+        if (c->options.hooks.revoking)
+            committed = c->options.hooks.revoking(c->options.hooks.context, parts, lost) && !lost;
         set_owned(c, parts, false);
         for (int i = 0; i < parts->cnt; i++) {
             partition_position *p = position_of(c, parts->elems[i].partition);
-            if (p) p->kept = !lost, p->next = lost ? 0 : p->next;
+            if (p) p->kept = committed, p->next = committed ? p->next : 0;
         }
         rd_kafka_assign(rk, NULL);
     }
@@ -230,6 +231,43 @@ sr_status stream_consumer_commit(stream_consumer *c, int *committed, sr_error *e
         return sr_fail(err, SR_ERR_KAFKA, "committing offsets of %s: %s", c->options.topic,
                        rd_kafka_err2str(code));
     }
+}
+
+sr_status stream_consumer_rewind(stream_consumer *c, int32_t *partitions, size_t *n,
+                                 sr_error *err) {
+    *n = 0;
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(c->assigned + 1);
+    if (!list) return sr_fail(err, SR_ERR_NOMEM, "rewind: out of memory");
+    for (int32_t i = 0; i < c->position_count; i++)
+        if (c->positions[i].owned) rd_kafka_topic_partition_list_add(list, c->options.topic, i);
+    rd_kafka_resp_err_t code = rd_kafka_committed(c->rk, list, 10000);
+    for (int i = 0; code == RD_KAFKA_RESP_ERR_NO_ERROR && i < list->cnt; i++) {
+        if (list->elems[i].err) code = list->elems[i].err;
+        /* Nothing committed yet: from the start, as auto.offset.reset would. */
+        if (list->elems[i].offset < 0) list->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+    }
+    if (code == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rd_kafka_error_t *error = rd_kafka_seek_partitions(c->rk, list, 10000);
+        if (error) {
+            sr_status status = sr_fail(err, SR_ERR_KAFKA, "rewinding %s: %s", c->options.topic,
+                                       rd_kafka_error_string(error));
+            rd_kafka_error_destroy(error);
+            rd_kafka_topic_partition_list_destroy(list);
+            return status;
+        }
+        for (int i = 0; i < list->cnt; i++) {
+            if (list->elems[i].err) code = list->elems[i].err;
+            partition_position *p = position_of(c, list->elems[i].partition);
+            p->pending = false;
+            p->next = list->elems[i].offset >= 0 ? list->elems[i].offset : 0;
+            partitions[(*n)++] = list->elems[i].partition;
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+    if (code != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return sr_fail(err, SR_ERR_KAFKA, "rewinding %s to its committed offsets: %s",
+                       c->options.topic, rd_kafka_err2str(code));
+    return SR_OK;
 }
 
 void stream_consumer_close(stream_consumer *c) {

@@ -29,8 +29,10 @@
 #include "sr_worker.h"
 
 typedef struct stream_consumer_hooks {
-    /* Called inside a consume call, before partitions are revoked. */
-    void (*revoking)(void *context, const rd_kafka_topic_partition_list_t *partitions, bool lost);
+    /* Called inside a consume call, before partitions are revoked. Returns
+     * whether what was processed of them is committed; if not (or lost), a
+     * partition assigned straight back resumes at its committed offset. */
+    bool (*revoking)(void *context, const rd_kafka_topic_partition_list_t *partitions, bool lost);
     void (*assigned)(void *context, const rd_kafka_topic_partition_list_t *partitions);
     void (*statistics)(void *context, const char *json, size_t len);
     void *context;
@@ -76,6 +78,13 @@ rd_kafka_topic_partition_list_t *stream_consumer_pending_offsets(const stream_co
 void stream_consumer_offsets_committed(stream_consumer *c,
                                        const rd_kafka_topic_partition_list_t *offsets);
 rd_kafka_consumer_group_metadata_t *stream_consumer_group_metadata(stream_consumer *c);
+
+/* After an aborted transaction: every assigned partition goes back to its
+ * committed offset (fetched records beyond it are dropped), its processed
+ * position with it. The partitions go to partitions (room for every assigned
+ * one: stream_consumer_assigned_count), their number to *n. SR_ERR_KAFKA. */
+sr_status stream_consumer_rewind(stream_consumer *c, int32_t *partitions, size_t *n,
+                                 sr_error *err);
 
 /* Leaves the group and frees (commits nothing: commit first). */
 void stream_consumer_close(stream_consumer *c);

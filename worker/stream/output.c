@@ -27,6 +27,8 @@ struct stream_output {
 };
 
 static sr_status start_transactions(stream_output *out, sr_error *err);
+static sr_status abort_transaction(stream_output *out, const char *what, const char *why,
+                                   sr_error *err);
 
 /* The record's kind and pending time travel in its opaque: the kind in the
  * lowest two bits, the time (ms, non-negative) above them. */
@@ -152,8 +154,14 @@ static sr_status produce(stream_output *out, rd_kafka_topic_t *topic, int32_t pa
         }
         if (code != RD_KAFKA_RESP_ERR__QUEUE_FULL || sr_monotonic_ms() > deadline) {
             if (headers) rd_kafka_headers_destroy(headers);
-            return sr_fail(err, SR_ERR_KAFKA, "producing to %s: %s", rd_kafka_topic_name(topic),
-                           rd_kafka_err2str(code));
+            char what[320], fatal[256];
+            snprintf(what, sizeof what, "producing to %s", rd_kafka_topic_name(topic));
+            /* A transaction in its error state refuses records: abortable
+             * unless the producer says it is fatal. */
+            if (code == RD_KAFKA_RESP_ERR__STATE && out->transactional &&
+                !rd_kafka_fatal_error(out->rk, fatal, sizeof fatal))
+                return abort_transaction(out, what, rd_kafka_err2str(code), err);
+            return sr_fail(err, SR_ERR_KAFKA, "%s: %s", what, rd_kafka_err2str(code));
         }
         rd_kafka_poll(out->rk, 50);
     }
@@ -274,28 +282,34 @@ static rd_kafka_error_t *op_abort(stream_output *out, const void *a, const void 
     return rd_kafka_abort_transaction(out->rk, out->options.transaction_timeout_ms);
 }
 
+/* Aborts the open transaction and begins the next: SR_ERR_ABORTED naming
+ * what failed and why, or SR_ERR_KAFKA when the abort itself fails. */
+static sr_status abort_transaction(stream_output *out, const char *what, const char *why,
+                                   sr_error *err) {
+    sr_log(SR_LOG_WARN, "output", "%s: %s; aborting the transaction", what, why);
+    rd_kafka_error_t *aborted = retried(out, op_abort, NULL, NULL);
+    rd_kafka_error_t *begun = aborted ? NULL : rd_kafka_begin_transaction(out->rk);
+    sr_status status;
+    if (aborted || begun) {
+        status = sr_fail(err, SR_ERR_KAFKA, "%s: %s, and the abort failed: %s", what, why,
+                         rd_kafka_error_string(aborted ? aborted : begun));
+    } else {
+        out->stats.aborted++;
+        out->produced_in_transaction = 0;
+        status = sr_fail(err, SR_ERR_ABORTED, "%s: %s (transaction aborted)", what, why);
+    }
+    if (aborted) rd_kafka_error_destroy(aborted);
+    if (begun) rd_kafka_error_destroy(begun);
+    return status;
+}
+
 /* A failed transactional call: aborts when librdkafka says the transaction
  * must be (SR_ERR_ABORTED), else a fatal error (SR_ERR_KAFKA). Consumes error. */
 static sr_status transaction_failed(stream_output *out, rd_kafka_error_t *error, const char *what,
                                     sr_error *err) {
     sr_status status;
     if (rd_kafka_error_txn_requires_abort(error)) {
-        sr_log(SR_LOG_WARN, "output", "%s: %s; aborting the transaction", what,
-               rd_kafka_error_string(error));
-        rd_kafka_error_t *aborted = retried(out, op_abort, NULL, NULL);
-        rd_kafka_error_t *begun = aborted ? NULL : rd_kafka_begin_transaction(out->rk);
-        if (aborted || begun) {
-            status = sr_fail(err, SR_ERR_KAFKA, "%s: %s, and the abort failed: %s", what,
-                             rd_kafka_error_string(error),
-                             rd_kafka_error_string(aborted ? aborted : begun));
-        } else {
-            out->stats.aborted++;
-            out->produced_in_transaction = 0;
-            status = sr_fail(err, SR_ERR_ABORTED, "%s: %s (transaction aborted)", what,
-                             rd_kafka_error_string(error));
-        }
-        if (aborted) rd_kafka_error_destroy(aborted);
-        if (begun) rd_kafka_error_destroy(begun);
+        status = abort_transaction(out, what, rd_kafka_error_string(error), err);
     } else {
         status = sr_fail(err, SR_ERR_KAFKA, "%s: %s%s", what, rd_kafka_error_string(error),
                          rd_kafka_error_is_fatal(error)

@@ -74,7 +74,7 @@ typedef struct worker {
     atomic_llong heartbeat_ms;     /* the loop's last iteration, for /healthz */
     int64_t last_commit_ms;
     int64_t last_trim_ms;
-    uint64_t aborted;              /* transactions aborted */
+    unsigned aborts_in_a_row;      /* since the last committed transaction: the recovery backoff */
     char transactional_id[256];
     uint64_t consumer_errors;
     uint64_t iterations, polled;   /* loop iterations and records they brought: the batch sizes */
@@ -171,16 +171,9 @@ static sr_status commit_transaction(worker *w, sr_error *err) {
     if (status == SR_OK) {
         stream_consumer_offsets_committed(w->consumer, offsets);
         w->figures.commits++;
+        w->aborts_in_a_row = 0;
     } else {
         w->figures.commit_failures++;
-    }
-    if (status == SR_ERR_ABORTED) {
-        /* Its outputs and offsets are discarded, but the states in memory have
-         * moved on: rewinding needs them back from the changelog. Until the
-         * worker restores in place, it stops, and its restart resumes from the
-         * last committed transaction. */
-        w->aborted++;
-        status = sr_error_wrap(err, SR_ERR_KAFKA, "stopping to resume from the last commit");
     }
     if (offsets) rd_kafka_topic_partition_list_destroy(offsets);
     if (group) rd_kafka_consumer_group_metadata_destroy(group);
@@ -240,7 +233,7 @@ static void fail_in_callback(worker *w, sr_status status, const sr_error *err) {
     }
 }
 
-static void on_revoking(void *context, const rd_kafka_topic_partition_list_t *parts, bool lost) {
+static bool on_revoking(void *context, const rd_kafka_topic_partition_list_t *parts, bool lost) {
     worker *w = context;
     w->figures.rebalances++;
     sr_error err;
@@ -253,9 +246,19 @@ static void on_revoking(void *context, const rd_kafka_topic_partition_list_t *pa
             status = sr_serving_score_due(w->serving, sr_wall_clock_ms(), 0, emit, w, NULL, &err);
         if (status == SR_OK) status = commit(w, w->o->shutdown_timeout_ms, true, &err);
     }
+    bool committed = !lost && status == SR_OK;
+    if (status == SR_ERR_ABORTED) {
+        /* The interval's work went with the transaction: these partitions'
+         * users are ahead of the changelog. They are dropped as if lost (and
+         * restored should the partitions come back). */
+        w->figures.transactions_aborted++;
+        sr_log(SR_LOG_WARN, "worker", "%s: the revoked partitions' users are dropped", err.message);
+        status = SR_OK;
+    }
     for (int i = 0; i < parts->cnt; i++)
-        set_hold(w, parts->elems[i].partition, lost ? HOLD_LOST : HOLD_REVOKED);
+        set_hold(w, parts->elems[i].partition, committed ? HOLD_REVOKED : HOLD_LOST);
     fail_in_callback(w, status, &err);
+    return committed;
 }
 
 static bool in_list(const rd_kafka_topic_partition_list_t *parts, int32_t partition) {
@@ -449,6 +452,39 @@ static void release_drained_heap(worker *w, size_t polled) {
 #endif
 }
 
+/* Exactly-once, after an aborted transaction: its outputs and offsets are
+ * discarded, but the states in memory had moved on. Every assigned partition
+ * goes back to its committed offset, its users are dropped and restored from
+ * the changelog (the state of the last committed transaction), and the
+ * events since are processed again. */
+static sr_status recover_after_abort(worker *w, sr_error *err) {
+    w->figures.transactions_aborted++;
+    /* An abort that keeps coming back (a record whose output the broker
+     * refuses: a poison pill) must not spin: 0.1 s, doubling, up to 10 s. */
+    unsigned backoff_ms = w->aborts_in_a_row >= 7 ? 10000 : 100u << w->aborts_in_a_row;
+    w->aborts_in_a_row++;
+    sr_log(SR_LOG_WARN, "worker", "%s: rewinding to the last committed transaction in %u ms "
+           "(%u aborts in a row)", err->message, backoff_ms, w->aborts_in_a_row);
+    for (unsigned slept = 0; slept < backoff_ms && !(w->o->stop && *w->o->stop); slept += 100)
+        sr_sleep_ms(100); /* a stop request cuts it short */
+    int32_t *parts = malloc(((size_t)stream_consumer_assigned_count(w->consumer) + 1) * sizeof *parts);
+    if (!parts) return sr_fail(err, SR_ERR_NOMEM, "recovering from an abort: out of memory");
+    size_t n = 0, dropped = 0;
+    sr_status status = stream_consumer_rewind(w->consumer, parts, &n, err);
+    if (status == SR_OK) status = sr_serving_drop_partitions(w->serving, parts, n, &dropped, err);
+    sr_serving_discard_removed(w->serving); /* their tombstones went with the transaction */
+    restore_stats st = {0};
+    if (status == SR_OK)
+        status = restore_partitions(w->o->bootstrap, w->o->consumer_settings, w->o->changelog_topic,
+                                    parts, n, w->serving, &st, err);
+    free(parts);
+    if (status != SR_OK) return sr_error_wrap(err, status, "recovering from an aborted transaction");
+    w->figures.restored_users += st.states;
+    sr_log(SR_LOG_INFO, "worker", "recovered: %zu partitions rewound, %zu users dropped, %" PRIu64
+           " states restored in %.3f s", n, dropped, st.states, st.seconds);
+    return SR_OK;
+}
+
 static sr_status iterate(worker *w, sr_error *err) {
     const sr_worker_options *o = w->o;
     int64_t now = sr_wall_clock_ms();
@@ -477,6 +513,7 @@ static sr_status iterate(worker *w, sr_error *err) {
     release_drained_heap(w, n);
     if (status == SR_OK && sr_monotonic_ms() - w->last_commit_ms >= o->commit_interval_ms)
         status = commit(w, 1000, false, err);
+    if (status == SR_ERR_ABORTED) status = recover_after_abort(w, err);
     model_loader_status st;
     update_figures(w, &st);
     if (status == SR_OK && st.failed)
@@ -608,7 +645,7 @@ sr_status sr_worker_run(const sr_worker_options *o, sr_worker_summary *summary, 
             .records = w.figures.records, .events = w.figures.serving.events,
             .dead_letters = w.figures.output.dead_letters,
             .recommendations = w.figures.output.recommendations, .commits = w.figures.commits,
-            .aborted = w.aborted,
+            .aborted = w.figures.transactions_aborted,
             .swaps = w.figures.serving.swaps, .model_version = w.figures.serving.model_version,
             .seconds = sr_monotonic_seconds() - started};
     }
