@@ -2,7 +2,7 @@
  * verify_states.c — checks the worker's state changelog against its input,
  * for the exactly-once tests (test_worker_exactly_once.sh and the chaos tests).
  *
- *   verify_states --events T --changelog C [--wire registry|plain]
+ *   verify_states --events T --changelog C [--reference R] [--wire registry|plain]
  *
  * Reads the whole event topic and the whole changelog (read_committed; the
  * workers must have stopped) and checks, for every user with events: the last
@@ -14,12 +14,18 @@
  * that no user without events has a state. Events the worker dead-letters
  * (undecodable, key not the user id) step nothing and are left out.
  *
+ * --reference R: another changelog of the same events and model, written by
+ * one uninterrupted worker: every user's final hidden state must equal its
+ * final hidden state there within 1e-5 (the chaos tests: crashes, restores
+ * and rebalances must not change the arithmetic).
+ *
  * Prints one JSON line: events, users, states (records read), and the counts
  * of each kind of mismatch; exits 0 when there is none, 1 otherwise, 2 when a
  * topic cannot be read.
  */
 #include <getopt.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +48,8 @@ typedef struct user_sum {
     uint64_t applied, state_hash;
     int64_t state_offset;
     int32_t state_partition;
+    float *hidden, *reference;    /* the final hidden states, here and in the reference */
+    size_t hidden_count, reference_count;
 } user_sum;
 
 /* Open addressing over user ids: a few hundred thousand users. */
@@ -77,22 +85,80 @@ static int key_is(const rd_kafka_message_t *msg, int64_t user_id) {
     return msg->key && sr_key_is_user_id(msg->key, msg->key_len, user_id);
 }
 
+/* Reads a changelog: the last record per user wins, a tombstone removes.
+ * reference: the hidden states go to the reference side. */
+static void read_changelog(const char *topic, user_table *users, int reference, long long *states,
+                           long long *undecodable) {
+    static float hidden[1 << 16];
+    static int64_t items[1024];
+    static uint8_t types[1024];
+    sr_error err;
+    sr_topic_reader *reader = topic_scan_open(TOOL, topic);
+    rd_kafka_message_t *msg;
+    while ((msg = topic_scan_next(TOOL, reader, topic))) {
+        (*states)++;
+        char key[32] = {0};
+        if (msg->key && msg->key_len < sizeof key) memcpy(key, msg->key, msg->key_len);
+        int64_t user_id = strtoll(key, NULL, 10);
+        sr_user_state_record st;
+        if (!msg->payload) {
+            user_sum *u = user_at(users, user_id, 0);
+            if (u && reference) u->reference_count = 0;
+            else if (u) u->has_state = 0;
+        } else if (sr_decode_user_state(msg->payload, msg->len, &st, hidden, sizeof hidden / sizeof *hidden,
+                                        items, types, 1024, &err) != SR_OK || !key_is(msg, st.user_id)) {
+            (*undecodable)++;
+        } else {
+            user_sum *u = user_at(users, st.user_id, 1);
+            float **keep = reference ? &u->reference : &u->hidden;
+            *keep = realloc(*keep, (st.hidden_count + 1) * sizeof **keep);
+            if (!*keep) exit(2);
+            memcpy(*keep, st.hidden, st.hidden_count * sizeof **keep);
+            if (reference) {
+                u->reference_count = st.hidden_count;
+            } else {
+                u->hidden_count = st.hidden_count;
+                u->has_state = 1;
+                u->applied = st.applied_events;
+                u->state_hash = st.sequence_hash;
+                u->state_offset = st.source_offset;
+                u->state_partition = msg->partition;
+            }
+        }
+        rd_kafka_message_destroy(msg);
+    }
+    sr_topic_reader_free(reader);
+}
+
+/* The largest difference between two hidden states (infinity if their sizes differ). */
+static double hidden_difference(const user_sum *u) {
+    if (u->hidden_count != u->reference_count || !u->reference_count) return INFINITY;
+    double worst = 0;
+    for (size_t i = 0; i < u->hidden_count; i++) {
+        double d = fabs((double)u->hidden[i] - u->reference[i]);
+        if (d > worst) worst = d;
+    }
+    return worst;
+}
+
 int main(int argc, char **argv) {
-    const char *events_topic = NULL, *changelog_topic = NULL;
+    const char *events_topic = NULL, *changelog_topic = NULL, *reference_topic = NULL;
     sr_wire_format wire = SR_WIRE_REGISTRY;
     static const struct option options[] = {{"events", required_argument, NULL, 'e'},
                                             {"changelog", required_argument, NULL, 'c'},
                                             {"wire", required_argument, NULL, 'w'},
+                                            {"reference", required_argument, NULL, 'r'},
                                             {NULL, 0, NULL, 0}};
     int opt;
     while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
         if (opt == 'e') events_topic = optarg;
         else if (opt == 'c') changelog_topic = optarg;
+        else if (opt == 'r') reference_topic = optarg;
         else if (opt == 'w' && sr_wire_format_parse(optarg) >= 0) wire = (sr_wire_format)sr_wire_format_parse(optarg);
-        else return fprintf(stderr, "usage: " TOOL " --events T --changelog C [--wire registry|plain]\n"), 2;
+        else return fprintf(stderr, "usage: " TOOL " --events T --changelog C [--reference R] [--wire registry|plain]\n"), 2;
     }
     if (!events_topic || !changelog_topic)
-        return fprintf(stderr, "usage: " TOOL " --events T --changelog C [--wire registry|plain]\n"), 2;
+        return fprintf(stderr, "usage: " TOOL " --events T --changelog C [--reference R] [--wire registry|plain]\n"), 2;
     sr_codec *codec;
     sr_error err;
     if (sr_codec_new(&codec, &err) != SR_OK) return fprintf(stderr, TOOL ": %s\n", err.message), 2;
@@ -119,40 +185,14 @@ int main(int argc, char **argv) {
     }
     sr_topic_reader_free(reader);
 
-    /* The changelog: the last record per user wins, a tombstone removes. */
-    long long states = 0, undecodable = 0;
-    static float hidden[1 << 16];
-    static int64_t items[1024];
-    static uint8_t types[1024];
-    reader = topic_scan_open(TOOL, changelog_topic);
-    while ((msg = topic_scan_next(TOOL, reader, changelog_topic))) {
-        states++;
-        char key[32] = {0};
-        if (msg->key && msg->key_len < sizeof key) memcpy(key, msg->key, msg->key_len);
-        int64_t user_id = strtoll(key, NULL, 10);
-        if (!msg->payload) {
-            user_sum *u = user_at(&users, user_id, 0);
-            if (u) u->has_state = 0;
-        } else {
-            sr_user_state_record st;
-            if (sr_decode_user_state(msg->payload, msg->len, &st, hidden, sizeof hidden / sizeof *hidden,
-                                     items, types, 1024, &err) != SR_OK || !key_is(msg, st.user_id)) {
-                undecodable++;
-            } else {
-                user_sum *u = user_at(&users, st.user_id, 1);
-                u->has_state = 1;
-                u->applied = st.applied_events;
-                u->state_hash = st.sequence_hash;
-                u->state_offset = st.source_offset;
-                u->state_partition = msg->partition;
-            }
-        }
-        rd_kafka_message_destroy(msg);
-    }
-    sr_topic_reader_free(reader);
+    long long states = 0, undecodable = 0, reference_states = 0, reference_undecodable = 0;
+    read_changelog(changelog_topic, &users, 0, &states, &undecodable);
+    if (reference_topic) read_changelog(reference_topic, &users, 1, &reference_states, &reference_undecodable);
+    undecodable += reference_undecodable;
 
     long long missing = 0, wrong_count = 0, wrong_hash = 0, wrong_offset = 0, wrong_partition = 0,
-              unexpected = 0, users_with_events = 0, shown = 0;
+              unexpected = 0, users_with_events = 0, shown = 0, wrong_hidden = 0;
+    double max_hidden_difference = 0;
     for (size_t i = 0; i < users.cap; i++) {
         const user_sum *u = &users.slots[i];
         if (!u->used || (!u->events && !u->has_state)) continue;
@@ -163,17 +203,28 @@ int main(int argc, char **argv) {
         else if (u->state_hash != u->hash) wrong_hash++, what = "sequence_hash differs";
         else if (u->state_offset != u->last_offset) wrong_offset++, what = "source_offset differs";
         else if (u->state_partition != u->partition) wrong_partition++, what = "on another partition";
+        else if (reference_topic) {
+            double d = hidden_difference(u);
+            if (d > max_hidden_difference) max_hidden_difference = d;
+            if (!(d <= 1e-5)) wrong_hidden++, what = "the hidden state differs from the reference's";
+        }
         if (what && shown++ < 10)
             fprintf(stderr, TOOL ": user %" PRId64 ": %s (events %" PRIu64 ", applied %" PRIu64
                     ", last offset %" PRId64 ", state offset %" PRId64 ")\n", u->user_id, what,
                     u->events, u->applied, u->last_offset, u->state_offset);
     }
-    long long bad = missing + wrong_count + wrong_hash + wrong_offset + wrong_partition + unexpected + undecodable;
+    long long bad = missing + wrong_count + wrong_hash + wrong_offset + wrong_partition + unexpected +
+                    undecodable + wrong_hidden;
+    char difference[32] = "null"; /* a user without a reference state: no number */
+    if (isfinite(max_hidden_difference)) snprintf(difference, sizeof difference, "%.3g", max_hidden_difference);
     printf("{\"events\":%lld,\"events_not_applied\":%lld,\"users\":%lld,\"states\":%lld,\"missing\":%lld,"
            "\"wrong_count\":%lld,\"wrong_hash\":%lld,\"wrong_offset\":%lld,\"wrong_partition\":%lld,"
-           "\"unexpected\":%lld,\"undecodable\":%lld,\"ok\":%s}\n",
+           "\"unexpected\":%lld,\"undecodable\":%lld,\"reference_states\":%lld,\"wrong_hidden\":%lld,"
+           "\"max_hidden_difference\":%s,\"ok\":%s}\n",
            events, not_applied, users_with_events, states, missing, wrong_count, wrong_hash, wrong_offset,
-           wrong_partition, unexpected, undecodable, bad ? "false" : "true");
+           wrong_partition, unexpected, undecodable, reference_states, wrong_hidden, difference,
+           bad ? "false" : "true");
+    for (size_t i = 0; i < users.cap; i++) free(users.slots[i].hidden), free(users.slots[i].reference);
     free(users.slots);
     sr_codec_free(codec);
     return bad ? 1 : 0;
