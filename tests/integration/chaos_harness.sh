@@ -1,0 +1,136 @@
+# Shared by the exactly-once chaos tests (test_worker_chaos*.sh; sourced
+# after lib.sh, not run), modelled on Kafka's own streams_eos_test: a driver
+# produces a known stream, several workers process it while something
+# disturbs them, and verifiers read the outputs read_committed.
+#
+#   chaos_setup                 topics (6 partitions), the model, the bad records
+#   start_one I                 starts exactly-once worker I (static member
+#                               chaos-I, transactional id <group>-I, its log wI.log)
+#   start_stream RATE           200,000 events of 5,000 users in the background
+#   stream_running              the replay still runs
+#   finish_stream               waits for it; all delivered
+#   stop_one I                  SIGTERM; status 0
+#   wait_committed GROUP SEC    the group's committed offsets reach the end
+#   chaos_verify NAME EXTRA_JSON  a reference worker, then the verifiers; prints
+#                               one "chaos:" JSON line with the counts
+#
+# Checks (read_committed): verify_states — every user's final state counts
+# each of its events once (count, FNV hash, offset, partition) and its hidden
+# state equals that of one uninterrupted worker on the same topic within 1e-5;
+# verify_recommendations — every list recomputes, no (user, source offset)
+# twice, every user's last list covers its last event; the dead-letter topic
+# holds each bad record once. The caller defines nothing; `fail` is here.
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/streamrec-chaos.XXXXXX")
+pids=()
+reference_pid='' replay_pid=''
+chaos_cleanup() {
+  local p
+  for p in "${pids[@]}" $reference_pid $replay_pid; do kill -KILL "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap chaos_cleanup EXIT
+fail() {
+  echo "FAIL: $*"
+  local f
+  for f in "$work"/*.log; do [ -f "$f" ] && { echo "== $f"; tail -n 5 "$f"; }; done
+  exit 1
+}
+json_field() { sed -n "s/.*\"$1\":\"\{0,1\}\([^,\"}]*\).*/\1/p" <<<"$2" | head -n 1; }
+
+chaos_setup() {
+  events=$(fresh_topic chaos-events)
+  recommendations=$(fresh_topic chaos-recs)
+  dlq=$(fresh_topic chaos-dlq)
+  models=$(fresh_topic chaos-models)
+  changelog=$(fresh_topic chaos-changelog)
+  reference_recs=$(fresh_topic chaos-ref-recs)
+  reference_changelog=$(fresh_topic chaos-ref-changelog)
+  reference_dlq=$(fresh_topic chaos-ref-dlq)
+  group=$(fresh_topic chaos-group)
+  "$STREAMREC_SOURCE/deploy/kafka/create-topics.sh" --bootstrap "$STREAMREC_BOOTSTRAP" \
+    --topics "$events:6,$recommendations:6,$dlq:1,$models:1:compact,$changelog:6:compact,$reference_recs:6,$reference_changelog:6:compact,$reference_dlq:1"
+  "$STREAMREC_BUILD/bench/bench_make_model" --out "$work/model.srm" --items 300 2>/dev/null ||
+    fail "bench_make_model failed"
+  common=(--topic-events "$events" --topic-models "$models" --model-file "$work/model.srm"
+          --processing-guarantee exactly_once --commit-interval-ms 100 --score-after-events 1
+          --score-min-interval-ms 0 --http-port -1)
+  "$tools/produce_records" --topic "$events" >/dev/null 2>&1 <<'SPEC' || fail "produce_records failed"
+truncated:5:10 5
+bad-magic:6:11 6
+hex:ffff 7
+good:8:12 9
+good:10:13 abc
+SPEC
+}
+
+start_one() {
+  "$STREAMREC_BIN" worker "${common[@]}" --group-id "$group" --topic-recommendations "$recommendations" \
+    --topic-dlq "$dlq" --topic-changelog "$changelog" --group-instance-id "chaos-$1" \
+    --transactional-id "$group-$1" 2>>"$work/w$1.log" &
+  pids[$1]=$!
+}
+
+stop_one() {
+  kill -TERM "${pids[$1]}"
+  local status=0
+  wait "${pids[$1]}" || status=$?
+  [ "$status" -eq 0 ] || fail "worker $1 exited with $status after SIGTERM"
+  unset "pids[$1]"
+}
+
+start_stream() {
+  "$STREAMREC_BIN" replay --format synthetic --users 5000 --items 300 --events 200000 --seed 31 \
+    --rate "$1" --topic "$events" --no-progress --summary-json >"$work/replay.json" 2>"$work/replay.log" &
+  replay_pid=$!
+}
+
+stream_running() { kill -0 "$replay_pid" 2>/dev/null; }
+
+finish_stream() {
+  wait "$replay_pid" || fail "the replay failed"
+  replay_pid=''
+  [ "$(json_field delivered "$(cat "$work/replay.json")")" -eq 200000 ] ||
+    fail "the replay: $(cat "$work/replay.json")"
+}
+
+# committed_at_end GROUP: the group's committed offsets equal the end offsets
+# on every partition of the event topic.
+committed_at_end() {
+  "$STREAMREC_SOURCE/deploy/kafka/kafka-tool.sh" org.apache.kafka.tools.consumer.group.ConsumerGroupCommand \
+    --bootstrap-server "$STREAMREC_BOOTSTRAP" --describe --group "$1" 2>/dev/null |
+    awk -v t="$events" '$2 == t { n++; if ($4 != $5) bad = 1 } END { exit !(n == 6 && !bad) }'
+}
+
+wait_committed() {
+  local deadline=$(( $(date +%s) + $2 ))
+  until committed_at_end "$1"; do
+    [ "$(date +%s)" -le "$deadline" ] || fail "group $1: offsets not at the end after $2 s"
+    sleep 2
+  done
+}
+
+chaos_verify() {  # chaos_verify NAME EXTRA_JSON
+  local aborted restores fenced states report dead
+  aborted=$(cat "$work"/w*.log | grep -c 'aborting the transaction' || true)
+  restores=$(cat "$work"/w*.log | grep -c '"msg":"restored ' || true)
+  fenced=$(cat "$work"/w*.log | grep -ci 'fenced' || true)
+  "$STREAMREC_BIN" worker "${common[@]}" --group-id "$group-reference" --topic-recommendations "$reference_recs" \
+    --topic-dlq "$reference_dlq" --topic-changelog "$reference_changelog" 2>"$work/reference.log" &
+  reference_pid=$!
+  wait_committed "$group-reference" 180
+  kill -TERM "$reference_pid"
+  wait "$reference_pid" || fail "the reference worker did not stop cleanly"
+  reference_pid=''
+  states=$("$tools/verify_states" --events "$events" --changelog "$changelog" --reference "$reference_changelog") ||
+    { echo "$states"; fail "verify_states found mismatches"; }
+  echo "states: $states"
+  [ "$(json_field events "$states")" -eq 200000 ] || fail "verify_states saw $(json_field events "$states") events"
+  report=$("$tools/verify_recommendations" --events "$events" --recommendations "$recommendations" \
+    --model "$work/model.srm" --exclude-recent --topn 20 --expect-latest --allow-popularity) ||
+    { echo "$report"; fail "verify_recommendations found mismatches"; }
+  echo "recommendations: $(cut -c1-200 <<<"$report")"
+  dead=$("$tools/read_dead_letters" --topic "$dlq" 2>/dev/null | grep -c 'streamrec.error"' || true)
+  [ "$dead" -eq 5 ] || fail "$dead records in the dead-letter topic, 5 expected"
+  echo "chaos: {\"scenario\":\"$1\",\"events\":200000,$2\"aborted_transactions\":$aborted,\"restores\":$restores,\"fenced_zombies\":$fenced,\"duplicates\":0,\"lost\":0,\"max_hidden_difference\":$(json_field max_hidden_difference "$states")}"
+}

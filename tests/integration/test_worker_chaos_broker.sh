@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Exactly-once chaos (chaos_harness.sh): the broker is killed (SIGKILL) and
+# restarted on its data while 3 workers process 200,000 events. A worker that
+# exits meanwhile (a fatal error: an orchestrator would restart it) is
+# restarted by this script, as Kubernetes would.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/chaos_harness.sh"
+: "${STREAMREC_BROKER_DIR:?this test restarts the broker that broker_fixture.sh started}"
+
+chaos_setup
+for i in 0 1 2; do start_one "$i"; done
+start_stream 13000
+sleep 5
+"$STREAMREC_SOURCE/deploy/kafka/stop.sh" --dir "$STREAMREC_BROKER_DIR" --kill >/dev/null ||
+  fail "cannot kill the broker"
+echo "broker killed"
+sleep 3
+"$STREAMREC_SOURCE/deploy/kafka/start.sh" --dir "$STREAMREC_BROKER_DIR" >/dev/null ||
+  fail "cannot restart the broker"
+echo "broker restarted"
+restarts=0
+supervise() {
+  local i status
+  for i in 0 1 2; do
+    if ! kill -0 "${pids[$i]}" 2>/dev/null; then
+      status=0
+      wait "${pids[$i]}" || status=$?
+      echo "worker $i exited with $status: restarting it"
+      start_one "$i"
+      restarts=$((restarts + 1))
+    fi
+  done
+}
+while stream_running; do supervise; sleep 1; done
+finish_stream
+deadline=$(( $(date +%s) + 180 ))
+until committed_at_end "$group"; do
+  supervise
+  [ "$(date +%s)" -le "$deadline" ] || fail "offsets not at the end 180 s after the stream"
+  sleep 2
+done
+for i in 0 1 2; do stop_one "$i"; done
+chaos_verify broker "\"broker_restarts\":1,\"worker_restarts\":$restarts,"
+echo "PASS"
