@@ -55,13 +55,7 @@ chaos_setup() {
   common=(--topic-events "$events" --topic-models "$models" --model-file "$work/model.srm"
           --processing-guarantee exactly_once --commit-interval-ms 100 --score-after-events 1
           --score-min-interval-ms 0 --http-port -1)
-  "$tools/produce_records" --topic "$events" >/dev/null 2>&1 <<'SPEC' || fail "produce_records failed"
-truncated:5:10 5
-bad-magic:6:11 6
-hex:ffff 7
-good:8:12 9
-good:10:13 abc
-SPEC
+  produce_bad_records "$events" || fail "produce_records failed"
 }
 
 start_one() {

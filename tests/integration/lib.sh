@@ -21,6 +21,18 @@ tail_topic() { "$STREAMREC_BIN" tail --topic "$1" --from-beginning --exit-at-end
 # a record printed with an "error" has no event_type and is not counted.
 decoded_events() { tail_topic "$@" | { grep -c '"event_type":' || true; }; }
 
+# produce_bad_records TOPIC: five records a worker must dead-letter, once each:
+# damaged Avro, not Avro, and good events whose key is not their user id.
+produce_bad_records() {
+  "$tools/produce_records" --topic "$1" >/dev/null 2>&1 <<'SPEC'
+truncated:5:10 5
+bad-magic:6:11 6
+hex:ffff 7
+good:8:12 9
+good:10:13 abc
+SPEC
+}
+
 # A dataset from ../shared/data when it is there, else the fallback fixture.
 dataset_or() {  # dataset_or RELATIVE_PATH FALLBACK
   if [ -f "$shared_data/$1" ]; then echo "$shared_data/$1"; else echo "$2"; fi

@@ -45,14 +45,7 @@ group=$(fresh_topic eos-group)
 replayed=$("$STREAMREC_BIN" replay --format synthetic --users 1500 --items 300 --events 30000 --seed 11 \
   --topic "$events" --no-progress --summary-json)
 [ "$(json_field delivered "$replayed")" -eq 30000 ] || fail "the replay delivered: $replayed"
-# Bad records: damaged Avro, not Avro, keys that are not the user id.
-"$tools/produce_records" --topic "$events" >/dev/null 2>&1 <<'SPEC' || fail "produce_records failed"
-truncated:5:10 5
-bad-magic:6:11 6
-hex:ffff 7
-good:8:12 9
-good:10:13 abc
-SPEC
+produce_bad_records "$events" || fail "produce_records failed"
 "$STREAMREC_BUILD/bench/bench_make_model" --out "$work/model.srm" --items 300 2>/dev/null ||
   fail "bench_make_model failed"
 
