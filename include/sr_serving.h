@@ -181,8 +181,12 @@ void sr_serving_maintain(sr_serving *sv);
 sr_status sr_serving_drop_partitions(sr_serving *sv, const int32_t *partitions, size_t n,
                                      size_t *dropped, sr_error *err);
 
-/* Forgets one user (a deletion request); whether it was held. */
-bool sr_serving_forget_user(sr_serving *sv, int64_t user_id);
+/* Forgets one user (a deletion request) after stepping the queued events
+ * (the ones before the request); whether it was held. With config.changelog
+ * a tombstone is owed on `partition` either way (the changelog may hold the
+ * user even when this worker does not). SR_ERR_NOMEM from the step only. */
+sr_status sr_serving_forget_user(sr_serving *sv, int64_t user_id, int32_t partition, bool *held,
+                                 sr_error *err);
 
 void sr_serving_stats_get(const sr_serving *sv, sr_serving_stats *stats);
 

@@ -12,7 +12,10 @@
  * (item, event type) sequence (sr_user_store_hash_step from
  * SR_USER_STORE_HASH_SEED) and source_offset = its last event's offset; and
  * that no user without events has a state. Events the worker dead-letters
- * (undecodable, key not the user id) step nothing and are left out.
+ * (undecodable, key not the user id) step nothing and are left out. A
+ * forget-user control record (header streamrec.control) starts its user
+ * over: only the events after it count, and with none the user must have no
+ * state (its last changelog record a tombstone).
  *
  * --reference R: another changelog of the same events and model, written by
  * one uninterrupted worker: every user's final hidden state must equal its
@@ -83,6 +86,21 @@ static user_sum *user_at(user_table *t, int64_t user_id, int create) {
 
 static int key_is(const rd_kafka_message_t *msg, int64_t user_id) {
     return msg->key && sr_key_is_user_id(msg->key, msg->key_len, user_id);
+}
+
+/* A forget-user control record (header streamrec.control) keyed by a user id. */
+static int is_forget(const rd_kafka_message_t *msg, int64_t *user_id) {
+    rd_kafka_headers_t *headers;
+    const void *value;
+    size_t len;
+    char key[32] = {0};
+    if (rd_kafka_message_headers(msg, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+        rd_kafka_header_get_last(headers, "streamrec.control", &value, &len) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+        !value || len != 11 || memcmp(value, "forget-user", 11) || !msg->key || msg->key_len >= sizeof key)
+        return 0;
+    memcpy(key, msg->key, msg->key_len);
+    *user_id = strtoll(key, NULL, 10);
+    return key_is(msg, *user_id);
 }
 
 /* Reads a changelog: the last record per user wins, a tombstone removes.
@@ -168,9 +186,17 @@ int main(int argc, char **argv) {
     long long events = 0, not_applied = 0;
     sr_topic_reader *reader = topic_scan_open(TOOL, events_topic);
     rd_kafka_message_t *msg;
+    long long forgets = 0;
     while ((msg = topic_scan_next(TOOL, reader, events_topic))) {
         sr_user_event e;
-        if (msg->payload && sr_codec_decode_event(codec, wire, msg->payload, msg->len, &e, &err) == SR_OK &&
+        int64_t forgotten;
+        if (is_forget(msg, &forgotten)) {
+            /* The user starts over: only its events after this count. */
+            user_sum *u = user_at(&users, forgotten, 1);
+            u->events = 0;
+            u->hash = SR_USER_STORE_HASH_SEED;
+            forgets++;
+        } else if (msg->payload && sr_codec_decode_event(codec, wire, msg->payload, msg->len, &e, &err) == SR_OK &&
             key_is(msg, e.user_id)) {
             user_sum *u = user_at(&users, e.user_id, 1);
             u->events++;
@@ -217,11 +243,11 @@ int main(int argc, char **argv) {
                     undecodable + wrong_hidden;
     char difference[32] = "null"; /* a user without a reference state: no number */
     if (isfinite(max_hidden_difference)) snprintf(difference, sizeof difference, "%.3g", max_hidden_difference);
-    printf("{\"events\":%lld,\"events_not_applied\":%lld,\"users\":%lld,\"states\":%lld,\"missing\":%lld,"
+    printf("{\"events\":%lld,\"forgets\":%lld,\"events_not_applied\":%lld,\"users\":%lld,\"states\":%lld,\"missing\":%lld,"
            "\"wrong_count\":%lld,\"wrong_hash\":%lld,\"wrong_offset\":%lld,\"wrong_partition\":%lld,"
            "\"unexpected\":%lld,\"undecodable\":%lld,\"reference_states\":%lld,\"wrong_hidden\":%lld,"
            "\"max_hidden_difference\":%s,\"ok\":%s}\n",
-           events, not_applied, users_with_events, states, missing, wrong_count, wrong_hash, wrong_offset,
+           events, forgets, not_applied, users_with_events, states, missing, wrong_count, wrong_hash, wrong_offset,
            wrong_partition, unexpected, undecodable, reference_states, wrong_hidden, difference,
            bad ? "false" : "true");
     for (size_t i = 0; i < users.cap; i++) free(users.slots[i].hidden), free(users.slots[i].reference);

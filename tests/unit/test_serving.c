@@ -542,8 +542,11 @@ START_TEST(drop_partition_and_forget_user) {
     ck_assert(!sr_serving_user(sv, 5, NULL, NULL));
     ck_assert(!sr_serving_user(sv, 4, NULL, NULL));
     ck_assert(sr_serving_user(sv, 3, NULL, NULL));
-    ck_assert(sr_serving_forget_user(sv, 3));
-    ck_assert(!sr_serving_forget_user(sv, 3));
+    bool held;
+    ck_assert_int_eq(sr_serving_forget_user(sv, 3, 0, &held, &err), SR_OK);
+    ck_assert(held);
+    ck_assert_int_eq(sr_serving_forget_user(sv, 3, 0, &held, &err), SR_OK);
+    ck_assert(!held);
     sr_serving_stats st;
     sr_serving_stats_get(sv, &st);
     ck_assert_uint_eq(st.users, 2);
@@ -665,12 +668,21 @@ START_TEST(removed_users_for_tombstones) {
     ck_assert_int_eq(sr_serving_drop_partitions(sv, (int32_t[]){0, 1, 2}, 3, &dropped, &err), SR_OK);
     ck_assert_uint_eq(dropped, 4);
     ck_assert(!sr_serving_take_removed(sv, &cursor, &user, &partition));
-    add(sv, 8, 100, 9, 1);
-    step(sv);
-    ck_assert(sr_serving_forget_user(sv, 8));
+    add(sv, 8, 100, 9, 1); /* queued: the forget steps it first, then removes the user */
+    bool held;
+    ck_assert_int_eq(sr_serving_forget_user(sv, 8, 2, &held, &err), SR_OK);
+    ck_assert(held);
+    ck_assert(!sr_serving_user(sv, 8, NULL, NULL));
     ck_assert(sr_serving_take_removed(sv, &cursor, &user, &partition));
     ck_assert_int_eq(user, 8);
     ck_assert_int_eq(partition, 2);
+    /* A user not held is owed a tombstone too (the changelog may hold it). */
+    ck_assert(!sr_serving_take_removed(sv, &cursor, &user, &partition));
+    ck_assert_int_eq(sr_serving_forget_user(sv, 77, 1, &held, &err), SR_OK);
+    ck_assert(!held);
+    ck_assert(sr_serving_take_removed(sv, &cursor, &user, &partition));
+    ck_assert_int_eq(user, 77);
+    ck_assert_int_eq(partition, 1);
     sr_serving_free(sv);
 }
 END_TEST

@@ -420,13 +420,14 @@ sr_status sr_serving_drop_partitions(sr_serving *sv, const int32_t *partitions, 
     return SR_OK;
 }
 
-bool sr_serving_forget_user(sr_serving *sv, int64_t user_id) {
-    uint32_t slot;
-    if (!sr_user_store_find(sv->store, user_id, &slot)) return false;
-    sr_user_meta meta;
-    sr_user_store_meta(sv->store, slot, &meta);
-    changelog_note_removed(sv, user_id, meta.source_partition);
-    return sr_user_store_remove(sv->store, user_id);
+sr_status sr_serving_forget_user(sr_serving *sv, int64_t user_id, int32_t partition, bool *held,
+                                 sr_error *err) {
+    sr_status status = sr_serving_step(sv, err);
+    if (status != SR_OK) return status;
+    changelog_note_removed(sv, user_id, partition);
+    bool was = sr_user_store_remove(sv->store, user_id);
+    if (held) *held = was;
+    return SR_OK;
 }
 
 bool sr_serving_user(sr_serving *sv, int64_t user_id, sr_user_meta *meta,

@@ -214,6 +214,14 @@ sr_status stream_output_dead_letter(stream_output *out, const rd_kafka_message_t
     return status;
 }
 
+sr_status stream_output_recommendation_tombstone(stream_output *out, int64_t user_id,
+                                                 sr_error *err) {
+    char key[24];
+    int key_len = snprintf(key, sizeof key, "%" PRId64, user_id);
+    return produce(out, out->recommendations, RD_KAFKA_PARTITION_UA, key, (size_t)key_len, NULL, 0,
+                   NULL, pack_opaque(STREAM_STATE, 0), err);
+}
+
 sr_status stream_output_state(stream_output *out, const sr_user_state_record *state,
                               sr_error *err) {
     if (!out->changelog) return sr_fail(err, SR_ERR_INVALID_ARG, "output: no changelog topic");

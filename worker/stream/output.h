@@ -92,6 +92,11 @@ sr_status stream_output_recommendation(stream_output *out, const sr_recommendati
 sr_status stream_output_dead_letter(stream_output *out, const rd_kafka_message_t *msg,
                                     const sr_error *why, int64_t now_ms, sr_error *err);
 
+/* Queues a tombstone for a forgotten user on the output topic (key: the user
+ * id, no value): compacting consumers drop its lists. */
+sr_status stream_output_recommendation_tombstone(stream_output *out, int64_t user_id,
+                                                 sr_error *err);
+
 /* Queues a user's state for the changelog, keyed by user id, on the partition
  * its events came from (the changelog is co-partitioned with the events). */
 sr_status stream_output_state(stream_output *out, const sr_user_state_record *state,

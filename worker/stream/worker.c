@@ -82,12 +82,54 @@ typedef struct worker {
 
 /* ---- records ---- */
 
+#define CONTROL_HEADER "streamrec.control"
+#define CONTROL_FORGET_USER "forget-user"
+
 static sr_status dead_letter(worker *w, const rd_kafka_message_t *msg, const sr_error *why,
                              int64_t now_ms, sr_error *err) {
     if (w->figures.output.dead_letters < 10)
         sr_log(SR_LOG_WARN, "worker", "record %s/%" PRId32 "@%" PRId64 " to the dead-letter topic: %s",
                rd_kafka_topic_name(msg->rkt), msg->partition, msg->offset, why->message);
     return stream_output_dead_letter(w->output, msg, why, now_ms, err);
+}
+
+/* A control record on the event topic: header streamrec.control, keyed by the
+ * user id like the user's events, so that it is ordered with them. The one
+ * control so far, "forget-user", removes the user after its earlier events:
+ * its state goes from memory, and tombstones go to the changelog and the
+ * output topic, in the same transaction as everything else (exactly-once). */
+static sr_status handle_control(worker *w, const rd_kafka_message_t *msg, const void *control,
+                                size_t control_len, int64_t now_ms, sr_error *err) {
+    sr_error why;
+    char key[24] = {0};
+    int64_t user_id = 0;
+    bool keyed = msg->key && msg->key_len > 0 && msg->key_len < sizeof key;
+    if (keyed) {
+        memcpy(key, msg->key, msg->key_len);
+        user_id = strtoll(key, NULL, 10);
+        keyed = sr_key_is_user_id(msg->key, msg->key_len, user_id);
+    }
+    if (control_len != strlen(CONTROL_FORGET_USER) || memcmp(control, CONTROL_FORGET_USER, control_len)) {
+        sr_fail(&why, SR_ERR_INVALID_VALUE, "unknown control record '%.*s' (known: %s)",
+                (int)(control_len > 64 ? 64 : control_len), (const char *)control, CONTROL_FORGET_USER);
+        w->figures.invalid_records++;
+        return dead_letter(w, msg, &why, now_ms, err);
+    }
+    if (!keyed) {
+        sr_fail(&why, SR_ERR_INVALID_VALUE, "a %s control record must be keyed by the decimal user id",
+                CONTROL_FORGET_USER);
+        w->figures.invalid_records++;
+        return dead_letter(w, msg, &why, now_ms, err);
+    }
+    bool held;
+    sr_status status = sr_serving_forget_user(w->serving, user_id, msg->partition, &held, err);
+    if (status == SR_OK) status = stream_output_recommendation_tombstone(w->output, user_id, err);
+    if (status == SR_OK) {
+        w->figures.users_forgotten++;
+        sr_log(SR_LOG_INFO, "worker", "user %" PRId64 " forgotten (%s)", user_id,
+               held ? "its state removed" : "no state held");
+    }
+    return status;
 }
 
 static sr_status handle_record(worker *w, const rd_kafka_message_t *msg, int64_t now_ms,
@@ -107,7 +149,14 @@ static sr_status handle_record(worker *w, const rd_kafka_message_t *msg, int64_t
     sr_user_event event;
     sr_error why;
     sr_status status = SR_OK;
-    if (!msg->payload) {
+    rd_kafka_headers_t *headers = NULL;
+    const void *control = NULL;
+    size_t control_len = 0;
+    if (rd_kafka_message_headers(msg, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR && headers &&
+        rd_kafka_header_get_last(headers, CONTROL_HEADER, &control, &control_len) ==
+            RD_KAFKA_RESP_ERR_NO_ERROR) {
+        status = handle_control(w, msg, control ? control : "", control ? control_len : 0, now_ms, err);
+    } else if (!msg->payload) {
         sr_fail(&why, SR_ERR_INVALID_VALUE, "the record has no value");
         w->figures.decode_failures++;
         status = dead_letter(w, msg, &why, now_ms, err);
@@ -149,19 +198,21 @@ static void delivered(void *context, stream_record_kind kind, int64_t pending_si
  * everything within timeout_ms (a slow or unreachable broker) only delays
  * the commit to the next interval; before a revocation or a stop it is a
  * failure. A record that could not be delivered at all always is. */
-/* Exactly-once: the changed users' states and the removed users' tombstones
- * join the open transaction, which commits with the processed offsets. */
+/* Exactly-once: the removed users' tombstones and the changed users' states
+ * join the open transaction, which commits with the processed offsets. The
+ * tombstones first: a user removed (forgotten, evicted) and back with new
+ * events within one interval must end with its new state, not a tombstone. */
 static sr_status commit_transaction(worker *w, sr_error *err) {
     sr_status status = SR_OK;
-    uint32_t cursor = 0;
-    sr_user_state_record state;
-    while (status == SR_OK && sr_serving_take_changed(w->serving, &cursor, &state))
-        status = stream_output_state(w->output, &state, err);
     size_t removed = 0;
     int64_t user_id;
     int32_t partition;
     while (status == SR_OK && sr_serving_take_removed(w->serving, &removed, &user_id, &partition))
         status = stream_output_tombstone(w->output, user_id, partition, err);
+    uint32_t cursor = 0;
+    sr_user_state_record state;
+    while (status == SR_OK && sr_serving_take_changed(w->serving, &cursor, &state))
+        status = stream_output_state(w->output, &state, err);
     rd_kafka_topic_partition_list_t *offsets =
         status == SR_OK ? stream_consumer_pending_offsets(w->consumer) : NULL;
     rd_kafka_consumer_group_metadata_t *group = stream_consumer_group_metadata(w->consumer);

@@ -15,7 +15,7 @@ enum counter_id {
     C_RECORDS, C_EVENTS, C_STEPS, C_UNKNOWN, C_SCORINGS, C_POPULARITY, C_RECOMMENDATIONS,
     C_DLQ, C_DECODE_FAILURES, C_INVALID, C_EVICTIONS, C_EXPIRATIONS, C_SWAPS, C_MIGRATIONS,
     C_REJECTIONS, C_COMMITS, C_COMMIT_FAILURES, C_REBALANCES, C_DELIVERY_FAILURES,
-    C_ONLINE_HITS, C_ONLINE_CHECKED, C_RESTORED, C_ABORTED, C_COUNT
+    C_ONLINE_HITS, C_ONLINE_CHECKED, C_RESTORED, C_ABORTED, C_FORGOTTEN, C_COUNT
 };
 
 static const struct { const char *name, *help; } counter_defs[C_COUNT] = {
@@ -39,6 +39,8 @@ static const struct { const char *name, *help; } counter_defs[C_COUNT] = {
                    "Offset commits after the outputs were delivered, or committed transactions."},
     [C_RESTORED] = {"streamrec_restored_user_states_total",
                     "User states restored from the changelog (exactly-once)."},
+    [C_FORGOTTEN] = {"streamrec_users_forgotten_total",
+                     "Users forgotten on request (forget-user control records)."},
     [C_ABORTED] = {"streamrec_transactions_aborted_total",
                    "Transactions aborted; their input was processed again (exactly-once)."},
     [C_COMMIT_FAILURES] = {"streamrec_commit_failures_total",
@@ -149,6 +151,7 @@ void worker_metrics_update(worker_metrics *m, const worker_figures *f) {
     advance(m, C_COMMITS, f->commits);
     advance(m, C_RESTORED, f->restored_users);
     advance(m, C_ABORTED, f->transactions_aborted);
+    advance(m, C_FORGOTTEN, f->users_forgotten);
     advance(m, C_COMMIT_FAILURES, f->commit_failures);
     advance(m, C_REBALANCES, f->rebalances);
     advance(m, C_DELIVERY_FAILURES, f->output.failed);

@@ -29,6 +29,7 @@ typedef struct worker_figures {
     uint64_t commits;
     uint64_t restored_users;      /* user states restored from the changelog */
     uint64_t transactions_aborted;
+    uint64_t users_forgotten;     /* forget-user control records applied */
     uint64_t commit_failures;
     uint64_t rebalances;
     uint64_t online_hits;       /* sampled users: events whose item was in their latest list */
