@@ -4,8 +4,9 @@
 # disturbs them, and verifiers read the outputs read_committed.
 #
 #   chaos_setup                 topics (6 partitions), the model, the bad records
-#   start_one I                 starts exactly-once worker I (static member
-#                               chaos-I, transactional id <group>-I, its log wI.log)
+#   start_one I [ARGS...]       starts exactly-once worker I (static member
+#                               chaos-I, transactional id <group>-I, its log
+#                               wI.log), with more worker flags if given
 #   start_stream RATE           200,000 events of 5,000 users in the background
 #   stream_running              the replay still runs
 #   finish_stream               waits for it; all delivered
@@ -61,7 +62,7 @@ chaos_setup() {
 start_one() {
   "$STREAMREC_BIN" worker "${common[@]}" --group-id "$group" --topic-recommendations "$recommendations" \
     --topic-dlq "$dlq" --topic-changelog "$changelog" --group-instance-id "chaos-$1" \
-    --transactional-id "$group-$1" 2>>"$work/w$1.log" &
+    --transactional-id "$group-$1" "${@:2}" 2>>"$work/w$1.log" &
   pids[$1]=$!
 }
 

@@ -251,6 +251,11 @@ sr_status stream_output_tombstone(stream_output *out, int64_t user_id, int32_t p
 
 bool stream_output_transactional(const stream_output *out) { return out->transactional; }
 
+sr_status stream_output_abort(stream_output *out, const char *why, sr_error *err) {
+    sr_status status = abort_transaction(out, "partitions lost", why, err);
+    return status == SR_ERR_ABORTED ? SR_OK : status;
+}
+
 /* Calls op until it succeeds or fails for good: librdkafka says when a
  * transactional call may simply be repeated (a timeout, a coordinator move). */
 #define TRANSACTION_ATTEMPTS 5

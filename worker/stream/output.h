@@ -115,6 +115,11 @@ sr_status stream_output_commit_transaction(stream_output *out,
 
 bool stream_output_transactional(const stream_output *out);
 
+/* Aborts the open transaction and opens the next (partitions lost: what was
+ * produced for them must never become visible). SR_OK when aborted;
+ * SR_ERR_KAFKA when the abort failed (the producer is then unusable). */
+sr_status stream_output_abort(stream_output *out, const char *why, sr_error *err);
+
 /* Serves delivery reports without waiting. */
 void stream_output_poll(stream_output *out);
 

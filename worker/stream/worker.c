@@ -297,6 +297,13 @@ static bool on_revoking(void *context, const rd_kafka_topic_partition_list_t *pa
             status = sr_serving_score_due(w->serving, sr_wall_clock_ms(), 0, emit, w, NULL, &err);
         if (status == SR_OK) status = commit(w, w->o->shutdown_timeout_ms, true, &err);
     }
+    if (lost && stream_output_transactional(w->output)) {
+        /* Another member may own them already: the open transaction's outputs
+         * and states for them must never become visible. */
+        status = stream_output_abort(w->output, "the group session expired", &err);
+        if (status == SR_OK) w->figures.transactions_aborted++;
+        sr_serving_discard_removed(w->serving); /* their users come back from the changelog */
+    }
     bool committed = !lost && status == SR_OK;
     if (status == SR_ERR_ABORTED) {
         /* The interval's work went with the transaction: these partitions'
