@@ -10,7 +10,8 @@
  * the subtraction would cancel. Inputs are clamped where the result is already
  * 0 or 1 in float, so no path produces an inf or a denormal. Loops are plain
  * (no calls, selects instead of branches) so the compiler vectorises them; with
- * GCC a clone is built for AVX2 and picked at load time.
+ * GCC clones are built for AVX-512 and AVX2 (model_internal.h) and one is picked
+ * at load time.
  *
  * Accuracy (tests/unit/test_model_kernels.c, against libm over a dense range):
  * max abs error about 1e-7 for both.

@@ -5,7 +5,7 @@
  *
  * Defaults (the user's kafka.* / kafka.producer.* settings override them):
  * enable.idempotence=true (acks=all, no duplicates or reordering from
- * retries), linger.ms=5 (recommendations are latency-sensitive),
+ * retries), linger.ms=1 (recommendations are latency-sensitive),
  * compression.type=lz4.
  *
  * Delivery. Records are queued; their delivery reports arrive inside
