@@ -95,6 +95,10 @@ sr_status sr_encode_event(const sr_user_event *event, sr_wire_format wire,
  * no sign for non-negative ids, no leading zeros, no spaces. */
 bool sr_key_is_user_id(const void *key, size_t len, int64_t user_id);
 
+/* The user id a key (len bytes) names, when it is written that way; false for
+ * anything else (no key, spaces, leading zeros, out of range). */
+bool sr_key_user_id(const void *key, size_t len, int64_t *user_id);
+
 /* Appends one Recommendation, plain Avro binary (items in one block), to out. */
 sr_status sr_encode_recommendation(const sr_recommendation *rec, sr_buffer *out,
                                    sr_error *err);

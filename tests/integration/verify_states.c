@@ -93,14 +93,11 @@ static int is_forget(const rd_kafka_message_t *msg, int64_t *user_id) {
     rd_kafka_headers_t *headers;
     const void *value;
     size_t len;
-    char key[32] = {0};
     if (rd_kafka_message_headers(msg, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR ||
         rd_kafka_header_get_last(headers, "streamrec.control", &value, &len) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-        !value || len != 11 || memcmp(value, "forget-user", 11) || !msg->key || msg->key_len >= sizeof key)
+        !value || len != 11 || memcmp(value, "forget-user", 11))
         return 0;
-    memcpy(key, msg->key, msg->key_len);
-    *user_id = strtoll(key, NULL, 10);
-    return key_is(msg, *user_id);
+    return sr_key_user_id(msg->key, msg->key_len, user_id);
 }
 
 /* Reads a changelog: the last record per user wins, a tombstone removes.
@@ -115,12 +112,10 @@ static void read_changelog(const char *topic, user_table *users, int reference, 
     rd_kafka_message_t *msg;
     while ((msg = topic_scan_next(TOOL, reader, topic))) {
         (*states)++;
-        char key[32] = {0};
-        if (msg->key && msg->key_len < sizeof key) memcpy(key, msg->key, msg->key_len);
-        int64_t user_id = strtoll(key, NULL, 10);
+        int64_t user_id = 0;
         sr_user_state_record st;
         if (!msg->payload) {
-            user_sum *u = user_at(users, user_id, 0);
+            user_sum *u = sr_key_user_id(msg->key, msg->key_len, &user_id) ? user_at(users, user_id, 0) : NULL;
             if (u && reference) u->reference_count = 0;
             else if (u) u->has_state = 0;
         } else if (sr_decode_user_state(msg->payload, msg->len, &st, hidden, sizeof hidden / sizeof *hidden,

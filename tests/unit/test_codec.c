@@ -61,7 +61,19 @@ START_TEST(keys_are_decimal_user_ids) {
         int n = snprintf(key, sizeof key, "%lld", (long long)id);
         ck_assert(sr_key_is_user_id(key, (size_t)n, id));
         ck_assert(!sr_key_is_user_id(key, (size_t)n, id + 1));
+        int64_t parsed = 0;
+        ck_assert(sr_key_user_id(key, (size_t)n, &parsed));
+        ck_assert_int_eq(parsed, id);
     }
+    /* Parsing: only keys written the way sr_key_is_user_id accepts. */
+    static const char *const not_ids[] = {"", "-", "042", "+42", "42 ", " 42", "-0", "abc",
+                                          "99999999999999999999", "9223372036854775808"};
+    int64_t parsed = 7;
+    for (size_t i = 0; i < sizeof not_ids / sizeof *not_ids; i++)
+        ck_assert_msg(!sr_key_user_id(not_ids[i], strlen(not_ids[i]), &parsed), "'%s'", not_ids[i]);
+    ck_assert(!sr_key_user_id(NULL, 0, &parsed));
+    ck_assert_int_eq(parsed, 7);
+    ck_assert(sr_key_user_id("-9223372036854775808", 20, &parsed) && parsed == INT64_MIN);
 }
 END_TEST
 

@@ -1,5 +1,21 @@
 /* record_key.c — the decimal user-id keys of sr_codec.h. */
+#include <stdlib.h>
+#include <string.h>
+
 #include "sr_codec.h"
+
+bool sr_key_user_id(const void *key, size_t len, int64_t *user_id) {
+    char text[24];
+    if (!key || len == 0 || len >= sizeof text) return false;
+    memcpy(text, key, len);
+    text[len] = '\0';
+    int64_t id = strtoll(text, NULL, 10);
+    /* strtoll accepts what the key format does not (spaces, "+", zeros):
+     * the id must print back as exactly the key. */
+    if (!sr_key_is_user_id(key, len, id)) return false;
+    *user_id = id;
+    return true;
+}
 
 /* Digits compared from the end: no formatting per record. */
 bool sr_key_is_user_id(const void *key, size_t len, int64_t user_id) {

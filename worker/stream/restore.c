@@ -7,7 +7,6 @@
  */
 #include <inttypes.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "sr_clock.h"
 #include "sr_log.h"
@@ -22,15 +21,8 @@ static sr_status restore_record(sr_serving *sv, const rd_kafka_message_t *msg, f
                                 int64_t *items, uint8_t *types, restore_stats *stats,
                                 sr_error *err) {
     stats->records++;
-    char key[24] = {0};
     int64_t user_id = 0;
-    bool keyed = msg->key && msg->key_len > 0 && msg->key_len < sizeof key;
-    if (keyed) {
-        memcpy(key, msg->key, msg->key_len);
-        char *end;
-        user_id = strtoll(key, &end, 10);
-        keyed = *end == '\0' && sr_key_is_user_id(msg->key, msg->key_len, user_id);
-    }
+    bool keyed = sr_key_user_id(msg->key, msg->key_len, &user_id);
     if (!msg->payload) {
         if (keyed) sr_serving_restore_absent(sv, user_id), stats->tombstones++;
         else stats->undecodable++;

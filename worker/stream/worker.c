@@ -101,14 +101,8 @@ static sr_status dead_letter(worker *w, const rd_kafka_message_t *msg, const sr_
 static sr_status handle_control(worker *w, const rd_kafka_message_t *msg, const void *control,
                                 size_t control_len, int64_t now_ms, sr_error *err) {
     sr_error why;
-    char key[24] = {0};
     int64_t user_id = 0;
-    bool keyed = msg->key && msg->key_len > 0 && msg->key_len < sizeof key;
-    if (keyed) {
-        memcpy(key, msg->key, msg->key_len);
-        user_id = strtoll(key, NULL, 10);
-        keyed = sr_key_is_user_id(msg->key, msg->key_len, user_id);
-    }
+    bool keyed = sr_key_user_id(msg->key, msg->key_len, &user_id);
     if (control_len != strlen(CONTROL_FORGET_USER) || memcmp(control, CONTROL_FORGET_USER, control_len)) {
         sr_fail(&why, SR_ERR_INVALID_VALUE, "unknown control record '%.*s' (known: %s)",
                 (int)(control_len > 64 ? 64 : control_len), (const char *)control, CONTROL_FORGET_USER);
