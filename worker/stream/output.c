@@ -167,16 +167,23 @@ static sr_status produce(stream_output *out, rd_kafka_topic_t *topic, int32_t pa
     }
 }
 
+/* A record keyed by its user id in decimal (sr_codec.h); NULL value: a tombstone. */
+static sr_status produce_for_user(stream_output *out, rd_kafka_topic_t *topic, int32_t partition,
+                                  int64_t user_id, const void *value, size_t value_len,
+                                  void *opaque, sr_error *err) {
+    char key[24];
+    int key_len = snprintf(key, sizeof key, "%" PRId64, user_id);
+    return produce(out, topic, partition, key, (size_t)key_len, value, value_len, NULL, opaque, err);
+}
+
 sr_status stream_output_recommendation(stream_output *out, const sr_recommendation *rec,
                                        int64_t pending_since_ms, sr_error *err) {
     sr_buffer_reset(&out->value);
     sr_status status = sr_encode_recommendation(rec, &out->value, err);
     if (status != SR_OK) return status;
-    char key[24];
-    int key_len = snprintf(key, sizeof key, "%" PRId64, rec->user_id);
-    status = produce(out, out->recommendations, RD_KAFKA_PARTITION_UA, key, (size_t)key_len,
-                     out->value.data,
-                     out->value.len, NULL, pack_opaque(STREAM_RECOMMENDATION, pending_since_ms), err);
+    status = produce_for_user(out, out->recommendations, RD_KAFKA_PARTITION_UA, rec->user_id,
+                              out->value.data, out->value.len,
+                              pack_opaque(STREAM_RECOMMENDATION, pending_since_ms), err);
     if (status == SR_OK) out->stats.recommendations++;
     return status;
 }
@@ -216,10 +223,8 @@ sr_status stream_output_dead_letter(stream_output *out, const rd_kafka_message_t
 
 sr_status stream_output_recommendation_tombstone(stream_output *out, int64_t user_id,
                                                  sr_error *err) {
-    char key[24];
-    int key_len = snprintf(key, sizeof key, "%" PRId64, user_id);
-    return produce(out, out->recommendations, RD_KAFKA_PARTITION_UA, key, (size_t)key_len, NULL, 0,
-                   NULL, pack_opaque(STREAM_STATE, 0), err);
+    return produce_for_user(out, out->recommendations, RD_KAFKA_PARTITION_UA, user_id, NULL, 0,
+                            pack_opaque(STREAM_STATE, 0), err);
 }
 
 sr_status stream_output_state(stream_output *out, const sr_user_state_record *state,
@@ -228,10 +233,8 @@ sr_status stream_output_state(stream_output *out, const sr_user_state_record *st
     sr_buffer_reset(&out->value);
     sr_status status = sr_encode_user_state(state, &out->value, err);
     if (status != SR_OK) return status;
-    char key[24];
-    int key_len = snprintf(key, sizeof key, "%" PRId64, state->user_id);
-    status = produce(out, out->changelog, state->source_partition, key, (size_t)key_len,
-                     out->value.data, out->value.len, NULL, pack_opaque(STREAM_STATE, 0), err);
+    status = produce_for_user(out, out->changelog, state->source_partition, state->user_id,
+                              out->value.data, out->value.len, pack_opaque(STREAM_STATE, 0), err);
     if (status == SR_OK) out->stats.states++;
     return status;
 }
@@ -239,10 +242,8 @@ sr_status stream_output_state(stream_output *out, const sr_user_state_record *st
 sr_status stream_output_tombstone(stream_output *out, int64_t user_id, int32_t partition,
                                   sr_error *err) {
     if (!out->changelog) return sr_fail(err, SR_ERR_INVALID_ARG, "output: no changelog topic");
-    char key[24];
-    int key_len = snprintf(key, sizeof key, "%" PRId64, user_id);
-    sr_status status = produce(out, out->changelog, partition, key, (size_t)key_len, NULL, 0, NULL,
-                               pack_opaque(STREAM_STATE, 0), err);
+    sr_status status = produce_for_user(out, out->changelog, partition, user_id, NULL, 0,
+                                        pack_opaque(STREAM_STATE, 0), err);
     if (status == SR_OK) out->stats.tombstones++;
     return status;
 }

@@ -207,9 +207,12 @@ static sr_status commit_transaction(worker *w, sr_error *err) {
     sr_user_state_record state;
     while (status == SR_OK && sr_serving_take_changed(w->serving, &cursor, &state))
         status = stream_output_state(w->output, &state, err);
-    rd_kafka_topic_partition_list_t *offsets =
-        status == SR_OK ? stream_consumer_pending_offsets(w->consumer) : NULL;
-    rd_kafka_consumer_group_metadata_t *group = stream_consumer_group_metadata(w->consumer);
+    rd_kafka_topic_partition_list_t *offsets = NULL;
+    rd_kafka_consumer_group_metadata_t *group = NULL;
+    if (status == SR_OK) {
+        offsets = stream_consumer_pending_offsets(w->consumer);
+        group = stream_consumer_group_metadata(w->consumer);
+    }
     if (status == SR_OK && (!offsets || !group))
         status = sr_fail(err, SR_ERR_NOMEM, "transaction: out of memory");
     if (status == SR_OK) status = stream_output_commit_transaction(w->output, offsets, group, err);
@@ -319,6 +322,22 @@ static bool in_list(const rd_kafka_topic_partition_list_t *parts, int32_t partit
     return false;
 }
 
+/* Restores the users of n event partitions from the changelog, counted and
+ * logged. */
+static sr_status restore_users(worker *w, const int32_t *partitions, size_t n, sr_error *err) {
+    restore_stats st;
+    sr_status status = restore_partitions(w->o->bootstrap, w->o->consumer_settings,
+                                          w->o->changelog_topic, partitions, n, w->serving, &st, err);
+    if (status != SR_OK || n == 0) return status;
+    w->figures.restored_users += st.states;
+    sr_log(SR_LOG_INFO, "worker", "restored %" PRIu64 " user states (%" PRIu64 " records, %" PRIu64
+           " tombstones, %.1f MB) of %zu partitions from %s in %.3f s: %.0f states/s, %.1f MB/s",
+           st.states, st.records, st.tombstones, (double)st.bytes / 1e6, n, w->o->changelog_topic,
+           st.seconds, st.seconds > 0 ? (double)st.states / st.seconds : 0.0,
+           st.seconds > 0 ? (double)st.bytes / 1e6 / st.seconds : 0.0);
+    return SR_OK;
+}
+
 /* Exactly-once: the users of the assigned partitions this worker did not keep
  * (all of them at start) come back from the changelog before any of their
  * events is processed (this runs inside the consume call that assigns them). */
@@ -332,18 +351,8 @@ static sr_status restore_assigned(worker *w, const rd_kafka_topic_partition_list
         bool kept = p >= 0 && (size_t)p < w->hold_count && w->holds[p] == HOLD_REVOKED;
         if (!kept) todo[n++] = p;
     }
-    restore_stats st;
-    sr_status status = restore_partitions(w->o->bootstrap, w->o->consumer_settings,
-                                          w->o->changelog_topic, todo, n, w->serving, &st, err);
+    sr_status status = restore_users(w, todo, n, err);
     free(todo);
-    if (status == SR_OK && n) {
-        w->figures.restored_users += st.states;
-        sr_log(SR_LOG_INFO, "worker", "restored %" PRIu64 " user states (%" PRIu64 " records, %" PRIu64
-               " tombstones, %.1f MB) of %zu partitions from %s in %.3f s: %.0f states/s, %.1f MB/s",
-               st.states, st.records, st.tombstones, (double)st.bytes / 1e6, n, w->o->changelog_topic,
-               st.seconds, st.seconds > 0 ? (double)st.states / st.seconds : 0.0,
-               st.seconds > 0 ? (double)st.bytes / 1e6 / st.seconds : 0.0);
-    }
     return status;
 }
 
@@ -525,15 +534,11 @@ static sr_status recover_after_abort(worker *w, sr_error *err) {
     sr_status status = stream_consumer_rewind(w->consumer, parts, &n, err);
     if (status == SR_OK) status = sr_serving_drop_partitions(w->serving, parts, n, &dropped, err);
     sr_serving_discard_removed(w->serving); /* their tombstones went with the transaction */
-    restore_stats st = {0};
-    if (status == SR_OK)
-        status = restore_partitions(w->o->bootstrap, w->o->consumer_settings, w->o->changelog_topic,
-                                    parts, n, w->serving, &st, err);
+    if (status == SR_OK) status = restore_users(w, parts, n, err);
     free(parts);
     if (status != SR_OK) return sr_error_wrap(err, status, "recovering from an aborted transaction");
-    w->figures.restored_users += st.states;
-    sr_log(SR_LOG_INFO, "worker", "recovered: %zu partitions rewound, %zu users dropped, %" PRIu64
-           " states restored in %.3f s", n, dropped, st.states, st.seconds);
+    sr_log(SR_LOG_INFO, "worker", "recovered: %zu partitions rewound to their last commit, %zu users "
+           "dropped and restored", n, dropped);
     return SR_OK;
 }
 
