@@ -61,16 +61,6 @@ bool sr_serving_take_removed(sr_serving *sv, size_t *cursor, int64_t *user_id,
     return true;
 }
 
-/* The window's scratch, sized for the current model (T ids and types). */
-static bool window_scratch(sr_serving *sv) {
-    size_t T = sv->model ? sv->model->config.window : 1;
-    int64_t *items = realloc(sv->changelog_items, T * sizeof *items);
-    if (items) sv->changelog_items = items;
-    uint8_t *types = realloc(sv->changelog_types, T);
-    if (types) sv->changelog_types = types;
-    return items && types;
-}
-
 bool sr_serving_take_changed(sr_serving *sv, uint32_t *cursor, sr_user_state_record *record) {
     uint32_t slot;
     if (!sr_user_store_take_dirty(sv->store, cursor, &slot)) return false;
@@ -79,18 +69,8 @@ bool sr_serving_take_changed(sr_serving *sv, uint32_t *cursor, sr_user_state_rec
     sr_user_store_meta(sv->store, slot, &meta);
     sr_user_state_view view;
     sr_user_store_view(sv->store, slot, &view);
-    size_t n = 0;
     const sr_model *model = sv->model;
-    if (model && window_scratch(sv)) {
-        size_t T = model->config.window, count = view.recent_count < T ? view.recent_count : T;
-        for (size_t i = 0; i < count; i++) {
-            size_t ring = (view.recent_head + T - count + i) % T;
-            int32_t row = view.recent_rows[ring];
-            if (row < 0 || (uint32_t)row >= model->vocab.count) continue;
-            sv->changelog_items[n] = model->vocab.ids[row];
-            sv->changelog_types[n++] = view.recent_types[ring];
-        }
-    }
+    size_t n = serving_window_ids(sv, &view, sv->changelog_items, sv->changelog_types);
     *record = (sr_user_state_record){
         .user_id = meta.user_id, .model_version = model ? model->version : 0,
         .hidden = view.hidden, .hidden_count = model ? sv->state_floats : 0,
@@ -155,9 +135,7 @@ sr_status sr_serving_restore_user(sr_serving *sv, const sr_user_state_record *re
         view.recent_count = (uint32_t)kept;
         view.recent_head = (uint32_t)(kept % T);
     } else { /* recompute, as a swap does */
-        sr_user_state_view *one = &view;
-        for (size_t i = 0; i < kept; i++)
-            sr_model_step_batch(model, 1, &rows[i], &types[i], &one, sv->ws);
+        migrate_step_window(sv, &view, rows, types, kept);
     }
     sr_user_store_view_save(sv->store, slot, &view);
     return SR_OK;

@@ -86,9 +86,13 @@ void migrate_user(sr_serving *sv, uint32_t slot) {
     size_t n = prepare_user(sv, slot, rows, types);
     sr_user_state_view view;
     sr_user_store_view(sv->store, slot, &view);
-    sr_user_state_view *one = &view;
-    for (size_t i = 0; i < n; i++) sr_model_step_batch(sv->model, 1, &rows[i], &types[i], &one, sv->ws);
+    migrate_step_window(sv, &view, rows, types, n);
     sr_user_store_view_save(sv->store, slot, &view);
+}
+
+void migrate_step_window(sr_serving *sv, sr_user_state_view *view, const int32_t *rows,
+                         const uint8_t *types, size_t n) {
+    for (size_t i = 0; i < n; i++) sr_model_step_batch(sv->model, 1, &rows[i], &types[i], &view, sv->ws);
 }
 
 /* Migrates n (<= config.batch) users at once: their windows are stepped

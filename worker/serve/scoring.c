@@ -18,6 +18,21 @@ static size_t window_rows(const sr_user_state_view *view, uint32_t T, int32_t *r
     return n;
 }
 
+size_t serving_window_ids(const sr_serving *sv, const sr_user_state_view *view, int64_t *ids,
+                          uint8_t *types) {
+    const sr_model *model = sv->model;
+    if (!model) return 0;
+    uint32_t T = model->config.window;
+    size_t n = window_rows(view, T, sv->exclude_rows), k = 0;
+    for (size_t i = 0; i < n; i++) {
+        int32_t row = sv->exclude_rows[i];
+        if (row < 0 || (uint32_t)row >= model->vocab.count) continue;
+        if (types) types[k] = view->recent_types[(view->recent_head + T - n + i) % T];
+        ids[k++] = model->vocab.ids[row];
+    }
+    return k;
+}
+
 static sr_status emit_one(sr_serving *sv, uint32_t slot, int64_t now_ms, int64_t model_version,
                           size_t item_count, bool popularity, sr_serving_emit_fn emit,
                           void *context, sr_error *err) {
@@ -39,13 +54,10 @@ static sr_status emit_one(sr_serving *sv, uint32_t slot, int64_t now_ms, int64_t
 static sr_status serve_popularity(sr_serving *sv, uint32_t slot, int64_t now_ms,
                                   sr_serving_emit_fn emit, void *context, sr_error *err) {
     size_t excluded = 0;
-    if (sv->model && sv->config.exclude_recent) {
+    if (sv->config.exclude_recent) {
         sr_user_state_view view;
         sr_user_store_view(sv->store, slot, &view);
-        size_t n = window_rows(&view, sv->model->config.window, sv->exclude_rows);
-        for (size_t i = 0; i < n; i++)
-            if (sv->exclude_rows[i] >= 0 && (uint32_t)sv->exclude_rows[i] < sv->model->vocab.count)
-                sv->exclude_ids[excluded++] = sv->model->vocab.ids[sv->exclude_rows[i]];
+        excluded = serving_window_ids(sv, &view, sv->exclude_ids, NULL);
     }
     size_t n = sr_popularity_top(sv->popularity, sv->config.topn, sv->exclude_ids, excluded,
                                  sv->items);

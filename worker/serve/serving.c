@@ -149,18 +149,24 @@ sr_status serving_model_scratch(sr_serving *sv, sr_error *err) {
     int32_t *m_rows = malloc(B * T * sizeof *m_rows);
     uint8_t *m_types = malloc(B * T);
     uint32_t *m_kept = malloc(B * sizeof *m_kept), *m_slots = malloc(B * sizeof *m_slots);
+    int64_t *cl_items = malloc(T * sizeof *cl_items);
+    uint8_t *cl_types = malloc(T);
     if (!vectors || !scores || !ex_rows || !ex_ids || !window || !window_slots || !m_rows ||
-        !m_types || !m_kept || !m_slots) {
+        !m_types || !m_kept || !m_slots || !cl_items || !cl_types) {
         sr_model_workspace_free(ws);
         free(vectors), free(scores), free(ex_rows), free(ex_ids), free(window);
         free(window_slots), free(m_rows), free(m_types), free(m_kept), free(m_slots);
+        free(cl_items), free(cl_types);
         return sr_fail(err, SR_ERR_NOMEM, "serving: out of memory for %zu x %zu scores", rows, V);
     }
     sr_model_workspace_free(sv->ws);
     free(sv->user_vectors), free(sv->scores), free(sv->exclude_rows), free(sv->exclude_ids);
     free(sv->window_scratch), free(sv->window_slots), free(sv->migrate_rows);
     free(sv->migrate_types), free(sv->migrate_kept), free(sv->migrate_slots);
+    free(sv->changelog_items), free(sv->changelog_types);
     sv->ws = ws;
+    sv->changelog_items = cl_items;
+    sv->changelog_types = cl_types;
     sv->window_scratch = window;
     sv->window_slots = window_slots;
     sv->migrate_rows = m_rows;

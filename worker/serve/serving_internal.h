@@ -100,7 +100,7 @@ struct sr_serving {
     uint32_t *migrate_slots;      /* batch: users the sweep migrates together */
 
     /* The state changelog (changelog.c). */
-    int64_t *changelog_items;     /* T: a taken user's window as item ids */
+    int64_t *changelog_items;     /* T: a taken user's window as item ids (model scratch) */
     uint8_t *changelog_types;     /* T */
     removed_user *removed;        /* users to tombstone, when config.changelog */
     size_t removed_len, removed_cap;
@@ -123,10 +123,21 @@ sr_status schedule_again(sr_serving *sv, uint32_t slot, int64_t due_ms, sr_error
 /* ---- migrate.c ---- */
 /* Brings slot's state to the current model (a no-op when it is there). */
 void migrate_user(sr_serving *sv, uint32_t slot);
+/* Steps one user's state through n window entries (rows of the current model). */
+void migrate_step_window(sr_serving *sv, sr_user_state_view *view, const int32_t *rows,
+                         const uint8_t *types, size_t n);
 sr_status migrate_install(sr_serving *sv, sr_model *model, sr_swap_report *report,
                           sr_error *err);
 void migrate_sweep(sr_serving *sv, size_t max_users);
 void migrate_free(sr_serving *sv);
+
+/* ---- scoring.c ---- */
+/* The item ids of a user's window, oldest first, items the current model
+ * lacks left out (none without a model); their event types to types (may be
+ * NULL). ids and types have room for the model's window. Uses the scoring
+ * scratch (exclude_rows). */
+size_t serving_window_ids(const sr_serving *sv, const sr_user_state_view *view, int64_t *ids,
+                          uint8_t *types);
 
 /* ---- changelog.c ---- */
 /* The store's on_removed: an evicted or expired user to tombstone. */
