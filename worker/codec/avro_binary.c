@@ -16,6 +16,19 @@ sr_status sr_avro_fail_varint(const sr_avro_reader *r, const char *what, const c
     return sr_fail(err, SR_ERR_BAD_VARINT, "%s: varint at byte %zu %s", what, sr_avro_offset(r), why);
 }
 
+sr_status sr_avro_read_block_count(sr_avro_reader *r, const char *what, int64_t *count,
+                                   sr_error *err) {
+    sr_avro_reader at = *r;
+    sr_status s = sr_avro_read_long(r, what, count, err);
+    if (s != SR_OK) return s;
+    if (*count < -SR_AVRO_MAX_LENGTH || *count > SR_AVRO_MAX_LENGTH)
+        return sr_avro_fail_length(&at, what, *count, err);
+    if (*count >= 0) return SR_OK;
+    *count = -*count;
+    int64_t size;
+    return sr_avro_read_length(r, what, &size, err);
+}
+
 sr_status sr_avro_fail_length(const sr_avro_reader *r, const char *what, int64_t len,
                               sr_error *err) {
     return sr_fail(err, SR_ERR_BAD_LENGTH, "%s: length %" PRId64 " at byte %zu is %s", what, len,

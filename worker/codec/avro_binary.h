@@ -167,6 +167,11 @@ static inline sr_status sr_avro_skip_raw(sr_avro_reader *r, const char *what, si
     return SR_OK;
 }
 
+/* One array block's item count (0: the array ends); a negative count is
+ * followed by the block's byte size, read and dropped here. */
+sr_status sr_avro_read_block_count(sr_avro_reader *r, const char *what, int64_t *count,
+                                   sr_error *err);
+
 /* Writers: each stores one value at p, which has room for it (callers reserve
  * SR_AVRO_MAX_VARINT per varint), and returns the bytes written. */
 size_t sr_avro_put_long(uint8_t *p, int64_t v);

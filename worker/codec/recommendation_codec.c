@@ -53,25 +53,12 @@ static sr_status read_header(sr_avro_reader *r, sr_recommendation *rec, sr_error
     return sr_avro_read_long(r, "source_offset", &rec->source_offset, err);
 }
 
-/* One array block's count; a negative count is followed by the block's byte size. */
-static sr_status read_block_count(sr_avro_reader *r, int64_t *count, sr_error *err) {
-    sr_avro_reader at = *r;
-    sr_status s = sr_avro_read_long(r, "items", count, err);
-    if (s != SR_OK) return s;
-    if (*count < -SR_AVRO_MAX_LENGTH || *count > SR_AVRO_MAX_LENGTH)
-        return sr_avro_fail_length(&at, "items", *count, err);
-    if (*count >= 0) return SR_OK;
-    *count = -*count;
-    int64_t size;
-    return sr_avro_read_length(r, "items", &size, err);
-}
-
 static sr_status read_items(sr_avro_reader *r, sr_recommended_item *items, size_t cap, size_t *count,
                             sr_error *err) {
     *count = 0;
     for (;;) {
         int64_t block;
-        sr_status s = read_block_count(r, &block, err);
+        sr_status s = sr_avro_read_block_count(r, "items", &block, err);
         if (s != SR_OK || block == 0) return s;
         if ((uint64_t)block > cap - *count)
             return sr_fail(err, SR_ERR_LIMIT, "items: more than %zu items at byte %zu", cap, sr_avro_offset(r));

@@ -84,18 +84,9 @@ static sr_status read_items(sr_avro_reader *r, int64_t *items, size_t cap, size_
                             sr_error *err) {
     *count = 0;
     for (;;) {
-        sr_avro_reader at = *r;
         int64_t block;
-        sr_status s = sr_avro_read_long(r, "recent_items", &block, err);
-        if (s != SR_OK) return s;
-        if (block < -SR_AVRO_MAX_LENGTH || block > SR_AVRO_MAX_LENGTH)
-            return sr_avro_fail_length(&at, "recent_items", block, err);
-        if (block == 0) return SR_OK;
-        if (block < 0) {
-            block = -block;
-            int64_t size;
-            if ((s = sr_avro_read_length(r, "recent_items", &size, err)) != SR_OK) return s;
-        }
+        sr_status s = sr_avro_read_block_count(r, "recent_items", &block, err);
+        if (s != SR_OK || block == 0) return s;
         if ((uint64_t)block > cap - *count)
             return sr_fail(err, SR_ERR_LIMIT, "recent_items: more than %zu items at byte %zu", cap,
                            sr_avro_offset(r));
