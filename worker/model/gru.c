@@ -5,55 +5,47 @@
  * The x-side pre-activations of all steps come in precomputed (one GEMM over the
  * whole block, linear.c); a step adds the h side with two GEMMs (U_z|U_r stacked,
  * then U_h on r * h) straight into the gate block, then applies the gates.
- * The same gru_cell_step serves the worker and training, so both see the same
- * numbers.
+ * Training and the worker's step share the gate code (the worker's in-place
+ * step, gru_cell_step_rows, only takes its products from gemm_rows.c), so
+ * both see the same numbers.
  */
 #include <cblas.h>
 #include <string.h>
 
 #include "model/model_internal.h"
 
+/* One row's gates, between the products: z and r activated, rh = r * h_prev. */
+static void reset_gate(float *g, float *rh, const float *hp, size_t H) {
+    sr_sigmoid_fast(g, g, 2 * H);
+    const float *r = g + H;
+    for (size_t i = 0; i < H; i++) rh[i] = r[i] * hp[i];
+}
+
+/* After U_h: hhat activated, h = h_prev + z (hhat - h_prev) (h may be h_prev). */
+static void update_gate(float *g, float *h, const float *hp, size_t H) {
+    sr_tanh_fast(g + 2 * H, g + 2 * H, H);
+    const float *z = g, *hh = g + 2 * H;
+    for (size_t i = 0; i < H; i++) h[i] = hp[i] + z[i] * (hh[i] - hp[i]);
+}
+
 void gru_cell_step(float *h, float *gates, float *rh, const float *h_prev, const float *cell_u,
                    size_t B, size_t H) {
     const int ld = (int)(3 * H);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)B, (int)(2 * H), (int)H, 1.0f,
                 h_prev, (int)H, cell_u, (int)H, 1.0f, gates, ld);
-    for (size_t b = 0; b < B; b++) {
-        float *g = gates + b * 3 * H;
-        sr_sigmoid_fast(g, g, 2 * H);
-        const float *r = g + H, *hp = h_prev + b * H;
-        float *rhb = rh + b * H;
-        for (size_t i = 0; i < H; i++) rhb[i] = r[i] * hp[i];
-    }
+    for (size_t b = 0; b < B; b++) reset_gate(gates + b * 3 * H, rh + b * H, h_prev + b * H, H);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)B, (int)H, (int)H, 1.0f, rh, (int)H,
                 cell_u + 2 * H * H, (int)H, 1.0f, gates + 2 * H, ld);
-    for (size_t b = 0; b < B; b++) {
-        float *g = gates + b * 3 * H;
-        sr_tanh_fast(g + 2 * H, g + 2 * H, H);
-        const float *z = g, *hh = g + 2 * H, *hp = h_prev + b * H;
-        float *hb = h + b * H;
-        for (size_t i = 0; i < H; i++) hb[i] = hp[i] + z[i] * (hh[i] - hp[i]);
-    }
+    for (size_t b = 0; b < B; b++) update_gate(gates + b * 3 * H, h + b * H, h_prev + b * H, H);
 }
 
 void gru_cell_step_rows(float *const *h, float *gates, float *rh, const float *const *rh_rows,
                         const float *u_t, size_t B, size_t H) {
     const size_t G = 3 * H;
     gemm_rows(gates, G, (const float *const *)h, u_t, G, B, H, 2 * H);
-    for (size_t b = 0; b < B; b++) {
-        float *g = gates + b * G;
-        sr_sigmoid_fast(g, g, 2 * H);
-        const float *r = g + H, *hp = h[b];
-        float *rhb = rh + b * H;
-        for (size_t i = 0; i < H; i++) rhb[i] = r[i] * hp[i];
-    }
+    for (size_t b = 0; b < B; b++) reset_gate(gates + b * G, rh + b * H, h[b], H);
     gemm_rows(gates + 2 * H, G, rh_rows, u_t + 2 * H, G, B, H, H);
-    for (size_t b = 0; b < B; b++) {
-        float *g = gates + b * G, *hb = h[b];
-        sr_tanh_fast(g + 2 * H, g + 2 * H, H);
-        const float *z = g, *hh = g + 2 * H;
-        for (size_t i = 0; i < H; i++) hb[i] = hb[i] + z[i] * (hh[i] - hb[i]);
-    }
+    for (size_t b = 0; b < B; b++) update_gate(gates + b * G, h[b], h[b], H);
 }
 
 void gru_forward(float *hs, float *xg, float *rh, const float *h0, const float *cell_u,
