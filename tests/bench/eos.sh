@@ -45,15 +45,9 @@ for n in "$users" "$events" "$interval"; do
 done
 [ -n "${STREAMREC_BOOTSTRAP:-}" ] || { echo "eos.sh: STREAMREC_BOOTSTRAP is not set" >&2; exit 2; }
 bootstrap=$STREAMREC_BOOTSTRAP
-work=$(mktemp -d "${TMPDIR:-/tmp}/streamrec-bench-eos.XXXXXX")
-started_pids=()
-cleanup() {
-  local p
-  for p in "${started_pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-log() { echo "eos bench: $*" >&2; }
+# shellcheck source=tests/bench/bench_lib.sh
+. tests/bench/bench_lib.sh
+bench_setup eos
 other_cores=$(( $(nproc) > 1 ? 1 : 0 ))-$(( $(nproc) - 1 ))
 
 id=$$
@@ -87,17 +81,12 @@ worker() {
     --http-port 0 --http-bind 127.0.0.1 "$@" 2>"$work/$name.log" &
   worker_pid=$!
   started_pids+=("$worker_pid")
-  worker_port=''
-  local deadline=$((SECONDS + 60))
-  while [ -z "$worker_port" ]; do
-    kill -0 "$worker_pid" 2>/dev/null || { tail -n 20 "$work/$name.log" >&2; log "$name exited"; exit 1; }
-    [ $SECONDS -lt $deadline ] || { log "$name: no HTTP port in 60 s"; exit 1; }
-    worker_port=$(grep -o 'metrics on port [0-9]*' "$work/$name.log" | grep -o '[0-9]*$' || true)
-    [ -n "$worker_port" ] || sleep 0.05
-  done
+  wait_worker_port "$name"
 }
 
-metric() { curl -sf "http://127.0.0.1:$worker_port/metrics" | awk -v n="$1" '$1 == n { print $2; exit }'; }
+# One unlabelled value; empty while the endpoint does not answer (a scrape
+# may fail under load: with pipefail that must not end the script).
+metric() { { curl -sf "http://127.0.0.1:$worker_port/metrics" || true; } | awk -v n="$1" '$1 == n { print $2; exit }'; }
 
 # rate: events/s from the first scrape with events to the one with all of them.
 rate() {
@@ -110,7 +99,7 @@ rate() {
     kill -0 "$worker_pid" 2>/dev/null || { log "the worker exited"; exit 1; }
     sleep 0.05
   done
-  python3 -c "print(round(($v - $first) / ($t - $t0)))"
+  python3 -c "print(round(($v - $first) / max($t - $t0, 1e-3)))"
 }
 
 stop() {

@@ -133,15 +133,9 @@ done
 core=0
 other_cores=$(( $(nproc) > 1 ? 1 : 0 ))-$(( $(nproc) - 1 ))
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/streamrec-bench-worker.XXXXXX")
-started_pids=()
-cleanup() {
-  local pid
-  for pid in "${started_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-log() { echo "worker bench: $*" >&2; }
+# shellcheck source=tests/bench/bench_lib.sh
+. tests/bench/bench_lib.sh
+bench_setup worker
 
 # ---- the Python peer's environment ----
 
@@ -273,14 +267,7 @@ start_worker() {
     --http-port 0 --http-bind 127.0.0.1 "$@" 2>"$work/$name.log" &
   worker_pid=$!
   started_pids+=("$worker_pid")
-  worker_port=''
-  local deadline=$((SECONDS + 60))
-  while [ -z "$worker_port" ]; do
-    kill -0 "$worker_pid" 2>/dev/null || { cat "$work/$name.log" >&2; log "worker $name exited at start"; exit 1; }
-    [ $SECONDS -lt $deadline ] || { cat "$work/$name.log" >&2; log "worker $name: no HTTP port in 60 s"; exit 1; }
-    worker_port=$(grep -o 'metrics on port [0-9]*' "$work/$name.log" | grep -o '[0-9]*$' || true)
-    [ -n "$worker_port" ] || sleep 0.05
-  done
+  wait_worker_port "$name"
 }
 
 # wait_ready NAME: until the worker's /readyz says yes (model, partitions).
