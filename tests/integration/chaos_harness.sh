@@ -106,7 +106,7 @@ wait_committed() {
 }
 
 chaos_verify() {  # chaos_verify NAME EXTRA_JSON
-  local aborted restores fenced states report dead
+  local aborted restores fenced dead
   aborted=$(cat "$work"/w*.log | grep -c 'aborting the transaction' || true)
   restores=$(cat "$work"/w*.log | grep -c '"msg":"restored ' || true)
   fenced=$(cat "$work"/w*.log | grep -ci 'fenced' || true)
@@ -117,15 +117,10 @@ chaos_verify() {  # chaos_verify NAME EXTRA_JSON
   kill -TERM "$reference_pid"
   wait "$reference_pid" || fail "the reference worker did not stop cleanly"
   reference_pid=''
-  states=$("$tools/verify_states" --events "$events" --changelog "$changelog" --reference "$reference_changelog") ||
-    { echo "$states"; fail "verify_states found mismatches"; }
-  echo "states: $states"
+  check_states "" "$events" "$changelog" --reference "$reference_changelog"
   [ "$(json_field events "$states")" -eq 200000 ] || fail "verify_states saw $(json_field events "$states") events"
-  report=$("$tools/verify_recommendations" --events "$events" --recommendations "$recommendations" \
-    --model "$work/model.srm" --exclude-recent --topn 20 --expect-latest --allow-popularity) ||
-    { echo "$report"; fail "verify_recommendations found mismatches"; }
-  echo "recommendations: $(cut -c1-200 <<<"$report")"
-  dead=$("$tools/read_dead_letters" --topic "$dlq" 2>/dev/null | grep -c 'streamrec.error"' || true)
+  check_lists "" "$events" "$recommendations" "$work/model.srm"
+  dead=$(dead_letters "$dlq")
   [ "$dead" -eq 5 ] || fail "$dead records in the dead-letter topic, 5 expected"
   echo "chaos: {\"scenario\":\"$1\",\"events\":200000,$2\"aborted_transactions\":$aborted,\"restores\":$restores,\"fenced_zombies\":$fenced,\"duplicates\":0,\"lost\":0,\"max_hidden_difference\":$(json_field max_hidden_difference "$states")}"
 }

@@ -33,6 +33,31 @@ good:10:13 abc
 SPEC
 }
 
+# The exactly-once tests' verifiers (the caller defines `fail`; LABEL prefixes
+# the messages, e.g. "after the crash: "):
+#   check_states LABEL EVENTS CHANGELOG [verify_states ARGS]   sets $states
+#   check_lists LABEL EVENTS RECOMMENDATIONS MODEL              sets $report
+#     (every list recomputed with the worker's defaults, top 20 without the
+#     recent items, no (user, source offset) twice, the last list of each
+#     user covers its last event)
+#   dead_letters TOPIC     prints how many dead letters the topic holds
+check_states() {
+  states=$("$tools/verify_states" --events "$2" --changelog "$3" "${@:4}") ||
+    { echo "$states"; fail "${1}verify_states found mismatches"; }
+  echo "${1}states: $states"
+}
+
+check_lists() {
+  report=$("$tools/verify_recommendations" --events "$2" --recommendations "$3" --model "$4" \
+    --exclude-recent --topn 20 --expect-latest --allow-popularity) ||
+    { echo "$report"; fail "${1}verify_recommendations found mismatches"; }
+  echo "${1}recommendations: $(cut -c1-200 <<<"$report")"
+}
+
+dead_letters() {
+  "$tools/read_dead_letters" --topic "$1" 2>/dev/null | { grep -c 'streamrec.error"' || true; }
+}
+
 # A dataset from ../shared/data when it is there, else the fallback fixture.
 dataset_or() {  # dataset_or RELATIVE_PATH FALLBACK
   if [ -f "$shared_data/$1" ]; then echo "$shared_data/$1"; else echo "$2"; fi

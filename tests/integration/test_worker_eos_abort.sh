@@ -67,14 +67,9 @@ stop_worker
 echo "aborted transactions: $aborted, user states restored: $restored"
 grep -o '"msg":"recovered: [^"]*' "$work/worker.log" | head -n 1
 
-states=$("$tools/verify_states" --events "$events" --changelog "$changelog") ||
-  { echo "$states"; fail "verify_states found mismatches"; }
-echo "states: $states"
+check_states "" "$events" "$changelog"
 [ "$(json_field events "$states")" -eq 30000 ] || fail "verify_states saw $(json_field events "$states") events"
-report=$("$tools/verify_recommendations" --events "$events" --recommendations "$recommendations" \
-  --model "$work/model.srm" --exclude-recent --topn 20 --expect-latest --allow-popularity) ||
-  { echo "$report"; fail "verify_recommendations found mismatches"; }
-echo "recommendations: $(cut -c1-160 <<<"$report")"
-dead=$("$tools/read_dead_letters" --topic "$dlq" 2>/dev/null | grep -c 'streamrec.error"' || true)
+check_lists "" "$events" "$recommendations" "$work/model.srm"
+dead=$(dead_letters "$dlq")
 [ "$dead" -eq 1 ] || fail "$dead records in the dead-letter topic, 1 expected"
 echo "PASS"

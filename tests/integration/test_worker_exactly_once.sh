@@ -65,19 +65,14 @@ produced=$(sed -n 's/.* \([0-9]*\) recommendations,.*/\1/p' <<<"$final")
 grep -q ": 30005 records, 30000 events, 5 dead letters, $produced recommendations" <<<"$final" ||
   fail "the summary line: $final"
 
-states=$("$tools/verify_states" --events "$events" --changelog "$changelog") ||
-  { echo "$states"; fail "verify_states found mismatches"; }
-echo "states: $states"
+check_states "" "$events" "$changelog"
 [ "$(json_field users "$states")" -eq 1500 ] || fail "states of $(json_field users "$states") users"
 
-report=$("$tools/verify_recommendations" --events "$events" --recommendations "$recommendations" \
-  --model "$work/model.srm" --exclude-recent --topn 20 --expect-latest --allow-popularity) ||
-  { echo "$report"; fail "verify_recommendations found mismatches"; }
-echo "recommendations: $report"
+check_lists "" "$events" "$recommendations" "$work/model.srm"
 [ "$(json_field recommendations "$report")" -eq "$produced" ] ||
   fail "the topic holds $(json_field recommendations "$report") lists, the worker produced $produced"
 
-dead=$("$tools/read_dead_letters" --topic "$dlq" 2>/dev/null | grep -c 'streamrec.error"' || true)
+dead=$(dead_letters "$dlq")
 [ "$dead" -eq 5 ] || fail "$dead records in the dead-letter topic, 5 expected"
 
 "$STREAMREC_SOURCE/deploy/kafka/kafka-tool.sh" org.apache.kafka.tools.consumer.group.ConsumerGroupCommand \
@@ -107,14 +102,9 @@ restored=$(metric streamrec_restored_user_states_total)
 [ "${restored%.*}" -gt 0 ] || fail "the restarted worker restored no state"
 grep -o '"msg":"restored [^"]*' "$work/restarted.log" | head -n 1
 stop_worker
-states=$("$tools/verify_states" --events "$events" --changelog "$changelog") ||
-  { echo "$states"; fail "after kill -9 and restart, verify_states found mismatches"; }
-echo "states after the crash: $states"
+check_states "after kill -9 and restart: " "$events" "$changelog"
 [ "$(json_field events "$states")" -eq 50000 ] || fail "verify_states saw $(json_field events "$states") events"
-report=$("$tools/verify_recommendations" --events "$events" --recommendations "$recommendations" \
-  --model "$work/model.srm" --exclude-recent --topn 20 --expect-latest --allow-popularity) ||
-  { echo "$report"; fail "after kill -9 and restart, verify_recommendations found mismatches"; }
-echo "recommendations after the crash: $(cut -c1-200 <<<"$report")"
+check_lists "after kill -9 and restart: " "$events" "$recommendations" "$work/model.srm"
 
 # ---- fencing: a second instance with the same transactional id ----
 start_worker "$work/first.log" "${worker_args[@]}"
