@@ -28,13 +28,16 @@ reference_pid='' replay_pid=''
 chaos_cleanup() {
   local p
   for p in "${pids[@]}" $reference_pid $replay_pid; do kill -KILL "$p" 2>/dev/null || true; done
-  rm -rf "$work"
+  [ -n "${STREAMREC_KEEP_WORK:-}" ] && echo "kept $work" || rm -rf "$work"
 }
 trap chaos_cleanup EXIT
 fail() {
   echo "FAIL: $*"
   local f
-  for f in "$work"/*.log; do [ -f "$f" ] && { echo "== $f"; tail -n 5 "$f"; }; done
+  # The workers' story (warnings and rebalances) is what explains a mismatch.
+  for f in "$work"/*.log; do
+    [ -f "$f" ] && { echo "== $f"; grep -v '"level":"debug"' "$f" | tail -n 40; }
+  done
   exit 1
 }
 json_field() { sed -n "s/.*\"$1\":\"\{0,1\}\([^,\"}]*\).*/\1/p" <<<"$2" | head -n 1; }

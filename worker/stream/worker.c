@@ -255,9 +255,10 @@ static sr_status commit(worker *w, int timeout_ms, bool must_drain, sr_error *er
  * Eager rebalancing revokes every partition and then assigns the new set, in
  * which a member usually gets most of its partitions back. Users are kept
  * across that: a partition revoked cleanly (its work committed) and assigned
- * straight back keeps its users; one that went elsewhere, or was lost (the
- * session expired, so another member may have processed it meanwhile),
- * has its users dropped when the new assignment arrives. */
+ * straight back keeps its users; one that went elsewhere has its users
+ * dropped when the new assignment arrives; one lost (the session expired, so
+ * another member may have processed it meanwhile) or revoked without a
+ * commit has them dropped at once. */
 
 enum partition_hold { HOLD_NONE, HOLD_ASSIGNED, HOLD_REVOKED, HOLD_LOST };
 
@@ -279,6 +280,22 @@ static void fail_in_callback(worker *w, sr_status status, const sr_error *err) {
         w->failure = status;
         w->failure_error = *err;
     }
+}
+
+/* The users of partitions lost or revoked without a commit go at once, not
+ * at the next assignment: until then the loop goes on (commits, scoring), and
+ * their states, ahead of the last commit, must neither reach the changelog
+ * (restored later, their events would be applied twice) nor be scored. */
+static sr_status drop_lost(worker *w, const rd_kafka_topic_partition_list_t *parts, sr_error *err) {
+    int32_t *lost = malloc(((size_t)parts->cnt + 1) * sizeof *lost);
+    if (!lost) return sr_fail(err, SR_ERR_NOMEM, "rebalance: out of memory");
+    for (int i = 0; i < parts->cnt; i++) lost[i] = parts->elems[i].partition;
+    size_t dropped = 0;
+    sr_status status = sr_serving_drop_partitions(w->serving, lost, (size_t)parts->cnt, &dropped, err);
+    free(lost);
+    if (status == SR_OK && dropped)
+        sr_log(SR_LOG_INFO, "worker", "rebalance: %zu users of partitions lost dropped", dropped);
+    return status;
 }
 
 static bool on_revoking(void *context, const rd_kafka_topic_partition_list_t *parts, bool lost) {
@@ -310,6 +327,7 @@ static bool on_revoking(void *context, const rd_kafka_topic_partition_list_t *pa
         sr_log(SR_LOG_WARN, "worker", "%s: the revoked partitions' users are dropped", err.message);
         status = SR_OK;
     }
+    if (!committed && status == SR_OK) status = drop_lost(w, parts, &err);
     for (int i = 0; i < parts->cnt; i++)
         set_hold(w, parts->elems[i].partition, committed ? HOLD_REVOKED : HOLD_LOST);
     fail_in_callback(w, status, &err);
@@ -365,7 +383,7 @@ static void on_assigned(void *context, const rd_kafka_topic_partition_list_t *pa
     sr_status status = SR_OK;
     for (size_t p = 0; p < w->hold_count && status == SR_OK; p++) {
         bool back = in_list(parts, (int32_t)p);
-        if (w->holds[p] == HOLD_LOST || (w->holds[p] == HOLD_REVOKED && !back)) gone[n++] = (int32_t)p;
+        if (w->holds[p] == HOLD_REVOKED && !back) gone[n++] = (int32_t)p; /* HOLD_LOST: dropped */
         if (n == sizeof gone / sizeof *gone || (n && p + 1 == w->hold_count)) {
             size_t dropped;
             status = sr_serving_drop_partitions(w->serving, gone, n, &dropped, &err);
