@@ -107,7 +107,7 @@ stop() {
   wait "$worker_pid" || { log "a worker exited with an error"; exit 1; }
 }
 
-worker alo "bench-eos-alo-$id" "$events_topic"
+worker alo "bench-eos-alo-$id" "$events_topic" --processing-guarantee at_least_once
 alo=$(rate); stop
 log "at-least-once: $alo events/s"
 worker eos "bench-eos-eos-$id" "$events_topic" --processing-guarantee exactly_once \

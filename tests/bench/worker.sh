@@ -264,7 +264,7 @@ start_worker() {
     --group-id "bench-worker-$name-$id" --client-id "bench-worker-$name" --topic-events "$topic" \
     --topic-recommendations "$recs_topic" --topic-dlq "$dlq_topic" --topic-models "$models_topic" \
     --model-file "$work/model.srm" --state-max-users "$((users + 65536))" \
-    --http-port 0 --http-bind 127.0.0.1 "$@" 2>"$work/$name.log" &
+    --http-port 0 --http-bind 127.0.0.1 --processing-guarantee at_least_once "$@" 2>"$work/$name.log" &
   worker_pid=$!
   started_pids+=("$worker_pid")
   wait_worker_port "$name"

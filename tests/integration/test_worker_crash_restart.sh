@@ -57,6 +57,7 @@ wait_for_topics "$models" "$events" "$recommendations" "$dlq"
 worker_args=(--group-id "$group" --group-instance-id crash-test-worker-0
              --topic-events "$events" --topic-recommendations "$recommendations" --topic-dlq "$dlq"
              --topic-models "$models" --commit-interval-ms 200 --poll-batch 256
+             --processing-guarantee at_least_once
              --score-after-events 1 --score-min-interval-ms 0 --score-topn 1)
 
 # ---- run 1, killed while it processes the live stream ----

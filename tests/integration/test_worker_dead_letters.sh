@@ -40,10 +40,11 @@ events=$(fresh_topic dlq-events)
 dlq=$(fresh_topic dlq-dead-letters)
 recommendations=$(fresh_topic dlq-recs)
 models=$(fresh_topic dlq-models)
+changelog=$(fresh_topic dlq-changelog)
 group=$(fresh_topic dlq-group)
 "$STREAMREC_SOURCE/deploy/kafka/create-topics.sh" --bootstrap "$STREAMREC_BOOTSTRAP" \
-  --topics "$events:2,$dlq:2,$recommendations:2,$models:1:compact"
-wait_for_topics "$models" "$dlq" "$recommendations"
+  --topics "$events:2,$dlq:2,$recommendations:2,$models:1:compact,$changelog:2:compact"
+wait_for_topics "$models" "$dlq" "$recommendations" "$changelog"
 
 # EXPECTED VALUE KEY [HEADERS]: EXPECTED is "ok" or the streamrec.error the
 # record must get; the rest is produce_records' SPEC (see produce_records.c).
@@ -99,7 +100,8 @@ key_mismatches=3
 
 # ---- the worker, until it has consumed every record ----
 worker_args=(--group-id "$group" --topic-events "$events" --topic-dlq "$dlq"
-             --topic-recommendations "$recommendations" --topic-models "$models" --commit-interval-ms 200)
+             --topic-recommendations "$recommendations" --topic-models "$models" --commit-interval-ms 200
+             --topic-changelog "$changelog")
 before_ms=$(( $(date +%s%N) / 1000000 ))
 start_worker "$work/worker.log" "${worker_args[@]}"
 port=$(worker_port "$work/worker.log") || fail "the worker did not start"

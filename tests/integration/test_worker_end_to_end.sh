@@ -51,7 +51,7 @@ trained_users=$(json_field users "$summary")
 echo "trained model $version on $trained_users users"
 
 worker_args=(--topic-events "$events" --topic-recommendations "$recommendations" --topic-dlq "$dlq"
-             --topic-models "$models" --group-id "$group")
+             --topic-models "$models" --group-id "$group" --processing-guarantee at_least_once)
 start_worker "$work/worker.log" "${worker_args[@]}"
 wait_processed 40000 90
 

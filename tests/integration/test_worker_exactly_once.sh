@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `streamrec worker --processing-guarantee exactly_once` on a real broker: the
-# write and restore sides of exactly-once (the chaos tests follow).
+# `streamrec worker` in its default mode, exactly_once (a transaction every
+# 100 ms), on a real broker: the write and restore sides of exactly-once (the
+# chaos tests follow).
 #
 # A synthetic stream (30,000 events, 1,500 users, 300 items) plus a few bad
 # records goes into a fresh 4-partition event topic; a model is made for it
@@ -51,8 +52,8 @@ produce_bad_records "$events" || fail "produce_records failed"
 
 worker_args=(--topic-events "$events" --topic-recommendations "$recommendations" --topic-dlq "$dlq"
              --topic-models "$models" --topic-changelog "$changelog" --group-id "$group"
-             --model-file "$work/model.srm" --processing-guarantee exactly_once
-             --commit-interval-ms 100 --score-after-events 1 --score-min-interval-ms 0
+             --model-file "$work/model.srm"
+             --score-after-events 1 --score-min-interval-ms 0
              --transactional-id "$group-tx")
 start_worker "$work/worker.log" "${worker_args[@]}"
 wait_processed 30005 90

@@ -41,9 +41,15 @@ ready_events=$(fresh_topic life-ready-events)
 recommendations=$(fresh_topic life-recs)
 dlq=$(fresh_topic life-dlq)
 models=$(fresh_topic life-models)
+# The default guarantee (exactly_once) keeps user states in a changelog
+# co-partitioned with each event topic.
+term_changelog=$(fresh_topic life-term-changelog)
+int_changelog=$(fresh_topic life-int-changelog)
+ready_changelog=$(fresh_topic life-ready-changelog)
 "$STREAMREC_SOURCE/deploy/kafka/create-topics.sh" --bootstrap "$STREAMREC_BOOTSTRAP" \
-  --topics "$term_events:4,$int_events:4,$ready_events:4,$recommendations:4,$dlq:1,$models:1:compact"
-wait_for_topics "$models" "$term_events" "$int_events" "$ready_events" "$recommendations" "$dlq"
+  --topics "$term_events:4,$int_events:4,$ready_events:4,$recommendations:4,$dlq:1,$models:1:compact,$term_changelog:4:compact,$int_changelog:4:compact,$ready_changelog:4:compact"
+wait_for_topics "$models" "$term_events" "$int_events" "$ready_events" "$recommendations" "$dlq" \
+  "$term_changelog" "$int_changelog" "$ready_changelog"
 outputs=(--topic-recommendations "$recommendations" --topic-dlq "$dlq" --topic-models "$models")
 
 # ---- (a) graceful stop ----
@@ -51,8 +57,8 @@ n=40000
 # graceful_stop SIGNAL TOPIC GROUP: the worker stopped mid-stream by SIGNAL;
 # sets consumed (its summary's records) and committed (the group's sum).
 graceful_stop() {
-  local signal=$1 topic=$2 group=$3 log=$work/stop-$1.log port
-  start_worker "$log" --group-id "$group" --topic-events "$topic" "${outputs[@]}"
+  local signal=$1 topic=$2 group=$3 changelog=$4 log=$work/stop-$1.log port
+  start_worker "$log" --group-id "$group" --topic-events "$topic" --topic-changelog "$changelog" "${outputs[@]}"
   local pid=$WORKER_PID
   port=$(worker_port "$log") || fail "SIG$signal: the worker did not start"
   wait_for_metric "$port" streamrec_assigned_partitions 4 30 "$pid" || fail "SIG$signal: no partitions"
@@ -82,10 +88,11 @@ graceful_stop() {
 }
 
 term_group=$(fresh_topic life-term-group)
-graceful_stop TERM "$term_events" "$term_group"
+graceful_stop TERM "$term_events" "$term_group" "$term_changelog"
 # The partitions are free at once: a second worker gets them all and consumes the rest.
 joined=$(date +%s%N)
-start_worker "$work/second.log" --group-id "$term_group" --topic-events "$term_events" "${outputs[@]}"
+start_worker "$work/second.log" --group-id "$term_group" --topic-events "$term_events" \
+  --topic-changelog "$term_changelog" "${outputs[@]}"
 port=$(worker_port "$work/second.log") || fail "the second worker did not start"
 wait_for_metric "$port" streamrec_assigned_partitions 4 10 "$WORKER_PID" ||
   fail "the second worker did not get the 4 partitions within 10 s (the first one did not leave the group?)"
@@ -99,7 +106,7 @@ rest=$(metric "$port" streamrec_records_consumed_total)
 stop_worker "$WORKER_PID" TERM 10 || fail "the second worker did not stop"
 [ "$rest" -eq $(( n - consumed )) ] || fail "the second worker consumed $rest records, the rest is $(( n - consumed ))"
 
-graceful_stop INT "$int_events" "$(fresh_topic life-int-group)"
+graceful_stop INT "$int_events" "$(fresh_topic life-int-group)" "$int_changelog"
 wait "$replay_pid" || true
 replay_pid=''
 
@@ -135,15 +142,30 @@ STREAMREC_KAFKA_SASL_PASSWORD=hunter2-secret STREAMREC_NO_SUCH_KEY=1 STREAMREC_S
 ! grep -q 'hunter2-secret' "$work/print.txt" || { cat "$work/print.txt"; fail "--print-config shows the SASL password"; }
 for expected in 'kafka.sasl.password=********' 'kafka.sasl.username=alice' 'poll.batch=512' '# flag --poll-batch' \
     'score.topn=9' '# env STREAMREC_SCORE_TOPN' 'score.min.interval.ms=250' "# file $work/good.properties:2" \
-    'commit.interval.ms=1000' 'group.id=streamrec-worker'; do
+    'processing.guarantee=exactly_once' 'commit.interval.ms=100' 'group.id=streamrec-worker'; do
   grep -qxF -- "$expected" "$work/print.txt" || { cat "$work/print.txt"; fail "--print-config lacks the line '$expected'"; }
 done
-echo "--print-config: effective values with their sources, the password masked"
+"$STREAMREC_BIN" worker --print-config --processing-guarantee at_least_once >"$work/print-alo.txt" 2>&1 ||
+  fail "--print-config with at_least_once failed: $(cat "$work/print-alo.txt")"
+grep -A1 -xF '# default for at_least_once' "$work/print-alo.txt" | grep -qxF 'commit.interval.ms=1000' ||
+  { cat "$work/print-alo.txt"; fail "at_least_once does not default to a commit every 1000 ms"; }
+echo "--print-config: effective values with their sources, the password masked; at_least_once commits every 1000 ms"
+
+# exactly_once (the default) without its changelog topic: a configuration error
+# naming the topic, exit 2, at the first assignment.
+missing=$(fresh_topic life-missing-changelog)
+status=0
+timeout 60 "$STREAMREC_BIN" worker --bootstrap "$STREAMREC_BOOTSTRAP" --group-id "$(fresh_topic life-missing-group)" \
+  --topic-events "$ready_events" --topic-changelog "$missing" "${outputs[@]}" --http-port -1 \
+  2>"$work/missing.log" || status=$?
+[ "$status" -eq 2 ] && grep -q "exactly_once keeps user states in '$missing', which must exist" "$work/missing.log" ||
+  { tail -n 5 "$work/missing.log"; fail "a missing changelog topic: exit $status, not 2 with a message naming it"; }
+echo "a missing changelog topic: exit 2, $(grep -o "exactly_once keeps user states in '[^']*', which must exist" "$work/missing.log")"
 
 # ---- (c) readiness ----
 "$STREAMREC_BIN" replay --format synthetic --users 500 --items 100 --events 5000 --seed 3 \
   --topic "$ready_events" --no-progress >/dev/null
-ready_args=(--topic-events "$ready_events" "${outputs[@]}" --model-wait true)
+ready_args=(--topic-events "$ready_events" --topic-changelog "$ready_changelog" "${outputs[@]}" --model-wait true)
 start_worker "$work/waiting.log" --group-id "$(fresh_topic life-wait-group)" "${ready_args[@]}"
 port=$(worker_port "$work/waiting.log") || fail "the waiting worker did not start"
 deadline=$(( $(date +%s) + 30 ))

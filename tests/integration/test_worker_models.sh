@@ -43,9 +43,10 @@ events=$(fresh_topic models-events)
 recommendations=$(fresh_topic models-recs)
 dlq=$(fresh_topic models-dlq)
 models=$(fresh_topic models-models)
+changelog=$(fresh_topic models-changelog)
 group=$(fresh_topic models-group)
 "$STREAMREC_SOURCE/deploy/kafka/create-topics.sh" --bootstrap "$STREAMREC_BOOTSTRAP" \
-  --topics "$events:4,$recommendations:4,$dlq:4,$models:1:compact"
+  --topics "$events:4,$recommendations:4,$dlq:4,$models:1:compact,$changelog:4:compact"
 
 start_ms=1767225600000
 replay() {  # replay USERS ITEMS EVENTS SEED: one stream, its event times after the previous one's
@@ -88,7 +89,7 @@ replay 1000 300 4000 8
 echo "model v1 = $v1"
 
 start_worker "$work/worker.log" --topic-events "$events" --topic-recommendations "$recommendations" \
-  --topic-dlq "$dlq" --topic-models "$models" --group-id "$group"
+  --topic-dlq "$dlq" --topic-models "$models" --group-id "$group" --topic-changelog "$changelog"
 wait_processed 16000 90
 [ "$(metric streamrec_model_version)" = "$v1" ] || fail "serving $(metric streamrec_model_version), not v1 $v1"
 unknown_before=$(metric streamrec_unknown_items_total)

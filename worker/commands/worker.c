@@ -35,7 +35,7 @@ static const sr_option_def worker_options[] = {
     {"topic.models", SR_OPT_STRING, SR_TOPIC_MODELS, .help = "the model topic"},
     {"topic.changelog", SR_OPT_STRING, SR_TOPIC_CHANGELOG,
      .help = "the compacted user-state topic, co-partitioned with the events (exactly_once)"},
-    {"processing.guarantee", SR_OPT_ENUM, "at_least_once", .choices = guarantees,
+    {"processing.guarantee", SR_OPT_ENUM, "exactly_once", .choices = guarantees,
      .help = "exactly_once: outputs, user states and offsets in one transaction per commit "
              "interval; at_least_once: flush, then commit"},
     {"transactional.id", SR_OPT_STRING, NULL,
@@ -48,8 +48,9 @@ static const sr_option_def worker_options[] = {
     {"input.require.key.match", SR_OPT_BOOL, "true",
      .help = "dead-letter records whose key is not their decimal user id"},
     {"poll.batch", SR_OPT_INT, "4096", .min = 1, .max = 65536, .help = "records per consume call"},
-    {"commit.interval.ms", SR_OPT_INT, "1000", .min = 1, .max = 3600000,
-     .help = "flush outputs and commit offsets this often"},
+    {"commit.interval.ms", SR_OPT_INT, "100", .min = 1, .max = 3600000,
+     .help = "commit the transaction (exactly_once), or flush outputs and commit offsets "
+             "(at_least_once: 1000 unless set), this often"},
     {"state.max.users", SR_OPT_INT, "1000000", .min = 1, .max = 1073741824,
      .help = "users held; beyond, the least recently active are evicted"},
     {"state.idle.expiry.ms", SR_OPT_INT, "604800000", .min = 0, .max = 3650 * DAY_MS,
@@ -180,6 +181,16 @@ int sr_cmd_worker(int argc, char **argv) {
                 err.message);
         sr_config_free(cfg);
         return SR_EXIT_USAGE;
+    }
+    /* At-least-once flushes and waits for every delivery at each commit: a
+     * commit every 100 ms (exactly-once's default, which bounds the outputs'
+     * latency under read_committed) would cost it throughput for nothing. */
+    if (sr_config_enum(cfg, "processing.guarantee") == 0 &&
+        !strcmp(sr_config_source(cfg, "commit.interval.ms"), "default") &&
+        sr_config_set(cfg, "commit.interval.ms", "1000", "default for at_least_once", &err) != SR_OK) {
+        fprintf(stderr, "streamrec worker: %s\n", err.message);
+        sr_config_free(cfg);
+        return SR_EXIT_FAILURE;
     }
     if (action != SR_CONFIG_RUN) {
         if (action == SR_CONFIG_HELP) usage(stdout);

@@ -346,6 +346,10 @@ static sr_status restore_users(worker *w, const int32_t *partitions, size_t n, s
     restore_stats st;
     sr_status status = restore_partitions(w->o->bootstrap, w->o->consumer_settings,
                                           w->o->changelog_topic, partitions, n, w->serving, &st, err);
+    if (status == SR_ERR_NOT_FOUND)
+        return sr_error_wrap(err, SR_ERR_CONFIG, "exactly_once keeps user states in '%s', which must "
+                             "exist, compacted, with the event topic's partition count (create it, "
+                             "or set processing.guarantee=at_least_once)", w->o->changelog_topic);
     if (status != SR_OK || n == 0) return status;
     w->figures.restored_users += st.states;
     sr_log(SR_LOG_INFO, "worker", "restored %" PRIu64 " user states (%" PRIu64 " records, %" PRIu64
