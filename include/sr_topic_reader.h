@@ -38,6 +38,10 @@ typedef struct sr_topic_reader_options {
     const int32_t *partitions;          /* only these (NULL: every partition); each must exist */
     size_t partitions_count;
     int metadata_timeout_ms;            /* 0: 10000 */
+    /* How long the broker may hold a fetch that finds nothing new (librdkafka's
+     * fetch.wait.max.ms, default 500; 0 keeps it): a reader that stops at the
+     * end waits that long for the fetch that tells it the end is reached. */
+    int end_wait_ms;
 } sr_topic_reader_options;
 
 typedef struct sr_topic_reader sr_topic_reader;

@@ -8,6 +8,7 @@
  * topic, "every partition at its end at the same moment" may never happen, and
  * a reader replaying history (the trainer) must finish.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,6 +38,11 @@ static sr_status open_consumer(const sr_topic_reader_options *options, rd_kafka_
     };
     for (size_t i = 0; status == SR_OK && i < sizeof defaults / sizeof defaults[0]; i++)
         status = sr_kafka_conf_set(conf, defaults[i][0], defaults[i][1], err);
+    if (status == SR_OK && options->end_wait_ms > 0) {
+        char wait[16];
+        snprintf(wait, sizeof wait, "%d", options->end_wait_ms);
+        status = sr_kafka_conf_set(conf, "fetch.wait.max.ms", wait, err);
+    }
     if (status == SR_OK) status = sr_kafka_conf_apply(conf, options->settings, err);
     /* After the user's settings: the end of each partition must be reported. */
     if (status == SR_OK) status = sr_kafka_conf_set(conf, "enable.partition.eof", "true", err);

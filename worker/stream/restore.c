@@ -54,7 +54,9 @@ sr_status restore_partitions(const char *bootstrap, const sr_kafka_settings *set
     uint8_t *types = malloc(RESTORE_MAX_WINDOW);
     sr_topic_reader_options ro = {.bootstrap = bootstrap, .settings = settings, .topic = topic,
                                   .from_beginning = true, .partitions = partitions,
-                                  .partitions_count = n};
+                                  .partitions_count = n,
+                                  /* the partitions process nothing until it is done */
+                                  .end_wait_ms = 10};
     sr_topic_reader *reader = NULL;
     sr_status status = hidden && items && types ? sr_topic_reader_new(&ro, &reader, err)
                                                 : sr_fail(err, SR_ERR_NOMEM, "restore: out of memory");
