@@ -13,6 +13,8 @@ packages=(
   clang
   maven default-jre-headless
   python3
+  curl
+  debootstrap # tests/deploy/test_image_rootfs.sh: the image's runtime stage without Docker
 )
 
 sudo_cmd=()

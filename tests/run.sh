@@ -15,10 +15,10 @@ step "dependencies"
 deploy/install-deps.sh
 deploy/kafka/fetch.sh >/dev/null
 
-step "release build: unit and integration tests"
+step "release build: unit, integration and deployment tests"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$jobs"
-ctest --test-dir build -L 'unit|integration' --output-on-failure
+ctest --test-dir build -L 'unit|integration|deploy' --output-on-failure
 
 step "sanitizer build (ASan + UBSan): unit tests"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSTREAMREC_SANITIZE=ON >/dev/null
