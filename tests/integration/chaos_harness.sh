@@ -7,10 +7,14 @@
 #   start_one I [ARGS...]       starts exactly-once worker I (static member
 #                               chaos-I, transactional id <group>-I, its log
 #                               wI.log), with more worker flags if given
-#   start_stream RATE           200,000 events of 5,000 users in the background
+#   start_stream RATE           $chaos_events events (default 200,000) of
+#                               $chaos_users users (5,000) in the background
 #   stream_running              the replay still runs
 #   finish_stream               waits for it; all delivered
 #   stop_one I                  SIGTERM; status 0
+#   supervise                   restarts a worker that exited on its own (a
+#                               fatal error), as an orchestrator would;
+#                               counts them in $restarts
 #   wait_committed GROUP SEC    the group's committed offsets reach the end
 #   chaos_verify NAME EXTRA_JSON  a reference worker, then the verifiers; prints
 #                               one "chaos:" JSON line with the counts
@@ -22,6 +26,7 @@
 # twice, every user's last list covers its last event; the dead-letter topic
 # holds each bad record once. The caller defines nothing; `fail` is here.
 
+chaos_events=${chaos_events:-200000} chaos_users=${chaos_users:-5000}
 work=$(mktemp -d "${TMPDIR:-/tmp}/streamrec-chaos.XXXXXX")
 pids=()
 reference_pid='' replay_pid=''
@@ -77,8 +82,22 @@ stop_one() {
   unset "pids[$1]"
 }
 
+restarts=0
+supervise() {
+  local i status
+  for i in "${!pids[@]}"; do
+    if ! kill -0 "${pids[$i]}" 2>/dev/null; then
+      status=0
+      wait "${pids[$i]}" || status=$?
+      echo "worker $i exited with $status: restarting it"
+      start_one "$i"
+      restarts=$((restarts + 1))
+    fi
+  done
+}
+
 start_stream() {
-  "$STREAMREC_BIN" replay --format synthetic --users 5000 --items 300 --events 200000 --seed 31 \
+  "$STREAMREC_BIN" replay --format synthetic --users "$chaos_users" --items 300 --events "$chaos_events" --seed 31 \
     --rate "$1" --topic "$events" --no-progress --summary-json >"$work/replay.json" 2>"$work/replay.log" &
   replay_pid=$!
 }
@@ -88,7 +107,7 @@ stream_running() { kill -0 "$replay_pid" 2>/dev/null; }
 finish_stream() {
   wait "$replay_pid" || fail "the replay failed"
   replay_pid=''
-  [ "$(json_field delivered "$(cat "$work/replay.json")")" -eq 200000 ] ||
+  [ "$(json_field delivered "$(cat "$work/replay.json")")" -eq "$chaos_events" ] ||
     fail "the replay: $(cat "$work/replay.json")"
 }
 
@@ -116,14 +135,14 @@ chaos_verify() {  # chaos_verify NAME EXTRA_JSON
   "$STREAMREC_BIN" worker "${common[@]}" --group-id "$group-reference" --topic-recommendations "$reference_recs" \
     --topic-dlq "$reference_dlq" --topic-changelog "$reference_changelog" 2>"$work/reference.log" &
   reference_pid=$!
-  wait_committed "$group-reference" 180
+  wait_committed "$group-reference" $(( 180 + chaos_events / 10000 ))
   kill -TERM "$reference_pid"
   wait "$reference_pid" || fail "the reference worker did not stop cleanly"
   reference_pid=''
   check_states "" "$events" "$changelog" --reference "$reference_changelog"
-  [ "$(json_field events "$states")" -eq 200000 ] || fail "verify_states saw $(json_field events "$states") events"
+  [ "$(json_field events "$states")" -eq "$chaos_events" ] || fail "verify_states saw $(json_field events "$states") events"
   check_lists "" "$events" "$recommendations" "$work/model.srm"
   dead=$(dead_letters "$dlq")
   [ "$dead" -eq 5 ] || fail "$dead records in the dead-letter topic, 5 expected"
-  echo "chaos: {\"scenario\":\"$1\",\"events\":200000,$2\"aborted_transactions\":$aborted,\"restores\":$restores,\"fenced_zombies\":$fenced,\"duplicates\":0,\"lost\":0,\"max_hidden_difference\":$(json_field max_hidden_difference "$states")}"
+  echo "chaos: {\"scenario\":\"$1\",\"events\":$chaos_events,$2\"aborted_transactions\":$aborted,\"restores\":$restores,\"fenced_zombies\":$fenced,\"duplicates\":0,\"lost\":0,\"max_hidden_difference\":$(json_field max_hidden_difference "$states")}"
 }

@@ -18,19 +18,6 @@ sleep 3
 "$STREAMREC_SOURCE/deploy/kafka/start.sh" --dir "$STREAMREC_BROKER_DIR" >/dev/null ||
   fail "cannot restart the broker"
 echo "broker restarted"
-restarts=0
-supervise() {
-  local i status
-  for i in 0 1 2; do
-    if ! kill -0 "${pids[$i]}" 2>/dev/null; then
-      status=0
-      wait "${pids[$i]}" || status=$?
-      echo "worker $i exited with $status: restarting it"
-      start_one "$i"
-      restarts=$((restarts + 1))
-    fi
-  done
-}
 while stream_running; do supervise; sleep 1; done
 finish_stream
 deadline=$(( $(date +%s) + 180 ))

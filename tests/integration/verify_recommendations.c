@@ -119,6 +119,20 @@ typedef struct event {
     uint8_t type;
 } event;
 
+/* A user's state after the events of its sequence stepped so far, kept from
+ * one of its lists to the next: a user's lists come in source-offset order and
+ * each list's sequence (stepped_sequence) extends the one before under the
+ * same model, so each event is stepped once rather than once per list (a 5 M
+ * event soak has millions of lists). Built from empty when that does not hold.
+ * The same serving step code as sr_model_sequence_user_vectors, one event at a
+ * time, so the vectors are the same. */
+typedef struct stepped_state {
+    int model;               /* the model index it was stepped with */
+    long at;                 /* the last event index its sequence covers */
+    size_t stepped;          /* sequence entries stepped */
+    sr_user_state_view view;
+} stepped_state;
+
 /* A user's events are events[first .. first + count), sorted by partition and offset. */
 typedef struct user {
     int64_t user_id;
@@ -126,6 +140,7 @@ typedef struct user {
     long long lists;
     int32_t last_partition;  /* of the latest list read */
     int64_t last_offset;     /* -1 before the first list */
+    stepped_state *state;    /* NULL before its first model list */
 } user;
 
 typedef struct mismatch_counts {
@@ -340,8 +355,44 @@ static bool tie_or_equal(double published, double expected, double tolerance) {
     return fabs(published - expected) <= tolerance * scale;
 }
 
+static void free_state(stepped_state *st) {
+    if (!st) return;
+    free(st->view.hidden), free(st->view.recent_rows), free(st->view.recent_types);
+    free(st);
+}
+
+/* The user vector of the user's sequence v->rows/v->types[0..n) (that of
+ * events[at] under model m) into v->user_vector, stepping on from the user's
+ * kept state when it is a prefix of this sequence. */
+static void user_vector(verifier *v, user *u, long at, int m, size_t n) {
+    const sr_model *model = v->models[m];
+    stepped_state *st = u->state;
+    bool extends = st && st->model == m && st->at <= at && st->stepped <= n;
+    if (!extends) {
+        free_state(st);
+        size_t T = model->config.window;
+        st = u->state = calloc(1, sizeof *st);
+        if (st) {
+            st->view.hidden = calloc(sr_model_state_floats(&model->config) + 1, sizeof(float));
+            st->view.recent_rows = calloc(T + 1, sizeof(int32_t));
+            st->view.recent_types = calloc(T + 1, 1);
+        }
+        if (!st || !st->view.hidden || !st->view.recent_rows || !st->view.recent_types) {
+            fprintf(stderr, "verify_recommendations: out of memory\n");
+            exit(2);
+        }
+        st->model = m;
+    }
+    sr_user_state_view *view = &st->view;
+    for (; st->stepped < n; st->stepped++)
+        sr_model_step_batch(model, 1, &v->rows[st->stepped], &v->types[st->stepped], &view,
+                            v->workspaces[m]);
+    st->at = at;
+    sr_model_user_vectors(model, 1, &view, v->user_vector, v->workspaces[m]);
+}
+
 /* Checks a model list against the recomputation (the strong check). */
-static void check_model_list(verifier *v, const sr_recommendation *rec, const user *u, long at,
+static void check_model_list(verifier *v, const sr_recommendation *rec, user *u, long at,
                              int m) {
     const sr_model *model = v->models[m];
     uint32_t V = model->config.item_count, T = model->config.window;
@@ -356,14 +407,7 @@ static void check_model_list(verifier *v, const sr_recommendation *rec, const us
     }
     const int32_t *exclude = v->rows + (n - window);
     size_t excluded = v->o->exclude_recent ? window : 0;
-    const int32_t *rows = v->rows;
-    const uint8_t *types = v->types;
-    sr_error err;
-    if (sr_model_sequence_user_vectors(model, 1, &rows, &types, &n, v->user_vector,
-                                       v->workspaces[m], &err) != SR_OK) {
-        fprintf(stderr, "verify_recommendations: user vectors: %s\n", err.message);
-        exit(2);
-    }
+    user_vector(v, u, at, m, n);
     sr_model_score(model, 1, v->user_vector, v->scores);
     /* Excluded rows may repeat; count the distinct ones for the expected size. */
     size_t distinct_excluded = 0;
@@ -729,6 +773,7 @@ int main(int argc, char **argv) {
         sr_model_workspace_free(v.workspaces[i]);
         sr_model_free(v.models[i]);
     }
+    for (size_t i = 0; i < v.user_count; i++) free_state(v.users[i].state);
     free(v.events), free(v.users), free(v.rows), free(v.types);
     free(v.user_vector), free(v.scores), free(v.top);
     return ok ? 0 : 1;
