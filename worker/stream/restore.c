@@ -45,7 +45,8 @@ static sr_status restore_record(sr_serving *sv, const rd_kafka_message_t *msg, f
 
 sr_status restore_partitions(const char *bootstrap, const sr_kafka_settings *settings,
                              const char *topic, const int32_t *partitions, size_t n,
-                             sr_serving *sv, restore_stats *stats, sr_error *err) {
+                             sr_serving *sv, restore_progress progress, void *context,
+                             restore_stats *stats, sr_error *err) {
     *stats = (restore_stats){0};
     if (n == 0) return SR_OK;
     double started = sr_monotonic_seconds();
@@ -67,6 +68,7 @@ sr_status restore_partitions(const char *bootstrap, const sr_kafka_settings *set
             status = restore_record(sv, msg, hidden, items, types, stats, err);
             rd_kafka_message_destroy(msg);
         }
+        if (progress && (!msg || stats->records % 4096 == 0)) progress(context);
     }
     sr_topic_reader_free(reader);
     free(hidden), free(items), free(types);

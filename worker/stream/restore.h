@@ -22,11 +22,17 @@ typedef struct restore_stats {
     double seconds;
 } restore_stats;
 
-/* Restores the users of the n changelog partitions into sv. SR_ERR_NOT_FOUND
- * when the changelog lacks one of them (not co-partitioned with the events),
- * SR_ERR_KAFKA, SR_ERR_NOMEM. */
+/* Called now and then while a restore runs (it may take seconds per million
+ * users, holding the caller's loop): to show the process is alive. */
+typedef void (*restore_progress)(void *context);
+
+/* Restores the users of the n changelog partitions into sv, calling progress
+ * (may be NULL) every few thousand records and whenever a poll brings none.
+ * SR_ERR_NOT_FOUND when the changelog lacks one of them (not co-partitioned
+ * with the events), SR_ERR_KAFKA, SR_ERR_NOMEM. */
 sr_status restore_partitions(const char *bootstrap, const sr_kafka_settings *settings,
                              const char *topic, const int32_t *partitions, size_t n,
-                             sr_serving *sv, restore_stats *stats, sr_error *err);
+                             sr_serving *sv, restore_progress progress, void *context,
+                             restore_stats *stats, sr_error *err);
 
 #endif

@@ -340,12 +340,19 @@ static bool in_list(const rd_kafka_topic_partition_list_t *parts, int32_t partit
     return false;
 }
 
+/* A restore holds the loop (seconds per million users): it is alive. */
+static void restoring(void *context) {
+    worker *w = context;
+    atomic_store(&w->heartbeat_ms, sr_monotonic_ms());
+}
+
 /* Restores the users of n event partitions from the changelog, counted and
  * logged. */
 static sr_status restore_users(worker *w, const int32_t *partitions, size_t n, sr_error *err) {
     restore_stats st;
     sr_status status = restore_partitions(w->o->bootstrap, w->o->consumer_settings,
-                                          w->o->changelog_topic, partitions, n, w->serving, &st, err);
+                                          w->o->changelog_topic, partitions, n, w->serving,
+                                          restoring, w, &st, err);
     if (status == SR_ERR_NOT_FOUND)
         return sr_error_wrap(err, SR_ERR_CONFIG, "exactly_once keeps user states in '%s', which must "
                              "exist, compacted, with the event topic's partition count (create it, "
