@@ -27,7 +27,7 @@ if [ ! -d "$dir" ]; then
 fi
 dir=$(cd "$dir" && pwd -P)
 # Refuse to signal or delete anything start.sh did not set up.
-grep -qs '^# Written by deploy/kafka/start.sh' "$dir/server.properties" ||
+grep -qsE '^# Written by deploy/kafka/(start|secure)\.sh' "$dir/server.properties" ||
   die "$dir holds no broker from start.sh"
 
 # gone SECONDS: waits until the broker has exited; false on timeout.

@@ -57,7 +57,8 @@ static void print_help(FILE *out) {
             "  --max N             stop after N records\n"
             "  --bootstrap ADDR    Kafka bootstrap servers (default $STREAMREC_BOOTSTRAP or\n"
             "                      127.0.0.1:9092)\n"
-            "  -X key=value        any librdkafka consumer setting\n"
+            "  -X key=value        any librdkafka consumer setting; KEY.file=PATH sets KEY\n"
+            "                      to the file's content (-X sasl.password.file=PATH)\n"
             "  -h, --help          this text\n\n"
             "example:\n"
             "  streamrec tail --topic %s --from-beginning --exit-at-end --max 10\n",

@@ -109,7 +109,38 @@ static void free_entry(kafka_entry *e) {
     free(e->source);
 }
 
+static sr_status kafka_set(sr_config *cfg, const char *key, const char *value,
+                           const char *source, sr_error *err);
+
+/* kafka.PROP.file=PATH: kafka.PROP from the file, its source naming both. */
+static sr_status set_from_file(sr_config *cfg, const char *key, size_t base_len,
+                               const char *path, const char *source, sr_error *err) {
+    char *secret = NULL, *base = strndup(key, base_len), *from = NULL;
+    sr_status status = SR_OK;
+    if (!base || asprintf(&from, "%s, file %s", source, path) < 0)
+        status = sr_fail(err, SR_ERR_NOMEM, "out of memory");
+    if (status == SR_OK && (status = sr_kafka_read_secret_file(key, path, &secret, err)) != SR_OK)
+        sr_error_wrap(err, status, "%s", source);
+    if (status == SR_OK) status = kafka_set(cfg, base, secret, from, err);
+    if (secret) {
+        memset(secret, 0, strlen(secret));
+        free(secret);
+    }
+    free(base);
+    free(from);
+    return status;
+}
+
 sr_status config_kafka_set(sr_config *cfg, const char *key, const char *value,
+                           const char *source, sr_error *err) {
+    size_t base_len;
+    if (strncmp(key, CONFIG_KAFKA_PREFIX, strlen(CONFIG_KAFKA_PREFIX)) == 0 &&
+        sr_kafka_is_file_property(key, &base_len))
+        return set_from_file(cfg, key, base_len, value, source, err);
+    return kafka_set(cfg, key, value, source, err);
+}
+
+static sr_status kafka_set(sr_config *cfg, const char *key, const char *value,
                            const char *source, sr_error *err) {
     if (strncmp(key, CONFIG_KAFKA_PREFIX, strlen(CONFIG_KAFKA_PREFIX)) != 0)
         return sr_fail(err, SR_ERR_CONFIG, "configuration key '%s' (%s): kafka.<property> expected",

@@ -164,7 +164,11 @@ void sr_config_print_help(const sr_option_def *defs, size_t count, FILE *out) {
             "  with its flag         %s %s\n"
             "Keys kafka.PROP go to librdkafka for every client, kafka.consumer.PROP and\n"
             "kafka.producer.PROP to consumers or producers only; in the environment,\n"
-            "STREAMREC_KAFKA_SASL_PASSWORD sets kafka.sasl.password. In the file, lines\n"
-            "starting with '#' are comments. Unknown keys and bad values stop the command.\n",
+            "STREAMREC_KAFKA_SASL_PASSWORD sets kafka.sasl.password. A key ending in\n"
+            ".file reads the value from a file at startup (one trailing newline removed):\n"
+            "kafka.sasl.password.file=/var/run/secrets/kafka/password, or\n"
+            "STREAMREC_KAFKA_SASL_PASSWORD_FILE; secrets are masked in --print-config. In\n"
+            "the file, lines starting with '#' are comments. Unknown keys and bad values\n"
+            "stop the command.\n",
             key, value, env, value, flag, value);
 }

@@ -43,4 +43,5 @@ static void log_line(const rd_kafka_t *rk, int level, const char *fac, const cha
 
 void sr_kafka_conf_route_logs(rd_kafka_conf_t *conf) {
     rd_kafka_conf_set_log_cb(conf, log_line);
+    sr_kafka_conf_route_errors(conf);
 }

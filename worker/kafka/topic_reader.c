@@ -60,6 +60,15 @@ static sr_status open_consumer(const sr_topic_reader_options *options, rd_kafka_
     return SR_OK;
 }
 
+/* The process's terminal error (sr_kafka.h), once the errors the consumer
+ * has queued were served: a blocking call such as rd_kafka_metadata leaves
+ * them queued. Nothing is assigned yet, so the poll returns no record. */
+static sr_status connection_refused(rd_kafka_t *consumer, sr_error *err) {
+    rd_kafka_message_t *m = rd_kafka_consumer_poll(consumer, 0);
+    if (m) rd_kafka_message_destroy(m);
+    return sr_kafka_terminal_error(err);
+}
+
 static bool wanted(const sr_topic_reader_options *options, int32_t partition) {
     if (!options->partitions) return true;
     for (size_t i = 0; i < options->partitions_count; i++)
@@ -76,12 +85,20 @@ static sr_status assign_all(sr_topic_reader *reader, const sr_topic_reader_optio
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_resp_err_t rc = rd_kafka_metadata(reader->consumer, 0, topic, &md, timeout);
     rd_kafka_topic_destroy(topic);
-    if (rc != RD_KAFKA_RESP_ERR_NO_ERROR)
+    if (rc != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        /* No broker answered: a refused login or certificate says why. */
+        if (connection_refused(reader->consumer, err) != SR_OK)
+            return sr_error_wrap(err, err->status, "topic '%s'", options->topic);
         return sr_fail(err, SR_ERR_KAFKA, "metadata for topic '%s': %s", options->topic,
                        rd_kafka_err2str(rc));
+    }
     if (md->topic_cnt != 1 || md->topics[0].err || md->topics[0].partition_cnt == 0) {
         rc = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
         rd_kafka_metadata_destroy(md);
+        if (sr_kafka_error_is_terminal(rc, NULL)) {
+            sr_kafka_fail(reader->consumer, rc, rd_kafka_err2str(rc), err);
+            return sr_error_wrap(err, SR_ERR_KAFKA, "topic '%s'", options->topic);
+        }
         return sr_fail(err, SR_ERR_NOT_FOUND, "topic '%s': %s", options->topic,
                        rd_kafka_err2str(rc ? rc : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
     }
@@ -141,7 +158,7 @@ sr_status sr_topic_reader_poll(sr_topic_reader *reader, int timeout_ms, rd_kafka
                                sr_error *err) {
     *msg = NULL;
     rd_kafka_message_t *m = rd_kafka_consumer_poll(reader->consumer, timeout_ms);
-    if (!m) return SR_OK;
+    if (!m) return sr_kafka_terminal_error(err); /* errors arrive inside the poll */
     if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         *msg = m;
         return SR_OK;
@@ -155,6 +172,8 @@ sr_status sr_topic_reader_poll(sr_topic_reader *reader, int timeout_ms, rd_kafka
     rd_kafka_resp_err_t fatal = rd_kafka_fatal_error(reader->consumer, reason, sizeof reason);
     sr_status status = SR_OK;
     if (fatal) status = sr_fail(err, SR_ERR_KAFKA, "fatal consumer error: %s", reason);
+    else if (sr_kafka_error_is_terminal(m->err, rd_kafka_message_errstr(m)))
+        status = sr_kafka_fail(reader->consumer, m->err, rd_kafka_message_errstr(m), err);
     else if (m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC || m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
         status = sr_fail(err, SR_ERR_NOT_FOUND, "%s", rd_kafka_message_errstr(m));
     else sr_log(SR_LOG_WARN, "kafka", "consumer: %s", rd_kafka_message_errstr(m));

@@ -86,10 +86,21 @@ static sr_status build_conf(const sr_model_publisher_options *o, sr_model_publis
     return SR_OK;
 }
 
-/* Turns a transactional API error into a status, freeing it. */
-static sr_status txn_failure(rd_kafka_error_t *error, const char *what, sr_error *err) {
-    sr_status s = sr_fail(err, SR_ERR_KAFKA, "%s: %s%s", what, rd_kafka_error_string(error),
-                          rd_kafka_error_is_fatal(error) ? " (fatal: the publisher cannot go on)" : "");
+/* Turns a transactional API error into a status, freeing it; a refused
+ * login, certificate or ACL (sr_kafka.h) is named as such. */
+static sr_status txn_failure(sr_model_publisher *p, rd_kafka_error_t *error, const char *what,
+                             sr_error *err) {
+    rd_kafka_resp_err_t code = rd_kafka_error_code(error);
+    rd_kafka_poll(p->producer, 0); /* errors a blocking call left queued */
+    sr_status s;
+    if (sr_kafka_terminal_error(err) != SR_OK)
+        s = sr_error_wrap(err, SR_ERR_KAFKA, "%s", what);
+    else if (sr_kafka_error_is_terminal(code, rd_kafka_error_string(error)))
+        s = sr_error_wrap(err, sr_kafka_fail(p->producer, code, rd_kafka_error_string(error), err),
+                          "%s", what);
+    else
+        s = sr_fail(err, SR_ERR_KAFKA, "%s: %s%s", what, rd_kafka_error_string(error),
+                    rd_kafka_error_is_fatal(error) ? " (fatal: the publisher cannot go on)" : "");
     rd_kafka_error_destroy(error);
     return s;
 }
@@ -129,7 +140,7 @@ sr_status sr_model_publisher_new(const sr_model_publisher_options *o, sr_model_p
     if (p->transactional) {
         rd_kafka_error_t *error = rd_kafka_init_transactions(p->producer, p->timeout_ms);
         if (error) {
-            s = txn_failure(error, "initialising transactions", err);
+            s = txn_failure(p, error, "initialising transactions", err);
             sr_model_publisher_free(p);
             return s;
         }
@@ -275,7 +286,7 @@ static sr_status commit(sr_model_publisher *p, int64_t deadline, sr_error *err) 
             rd_kafka_error_destroy(error);
             continue;
         }
-        return txn_failure(error, "committing the model publication", err);
+        return txn_failure(p, error, "committing the model publication", err);
     }
     if (p->failed)  /* cannot happen after a successful commit; kept as a guard */
         return sr_fail(err, SR_ERR_KAFKA, "model records failed to be delivered: %s", p->first_failure);
@@ -330,7 +341,7 @@ static sr_status publish(sr_model_publisher *p, const uint8_t *file, size_t len,
     p->first_failure[0] = '\0';
     if (p->transactional) {
         rd_kafka_error_t *error = rd_kafka_begin_transaction(p->producer);
-        if (error) return txn_failure(error, "beginning the model publication", err);
+        if (error) return txn_failure(p, error, "beginning the model publication", err);
     }
     int32_t tombstones = 0;
     s = send_chunks(p, file, len, w->info.model_version, sha256, (int32_t)count, deadline, err);

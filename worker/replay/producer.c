@@ -29,31 +29,46 @@ static const char *const default_settings[][2] = {
     {"queue.buffering.max.kbytes", "262144"},
 };
 
-/* On a librdkafka callback, inside poll/flush on the calling thread. */
+/* Stops the sends for good with why (the first reason is kept). */
+static void stop_sending(replay_producer *p, const char *why) {
+    p->delivery.fatal = true;
+    if (!p->delivery.first_failure[0])
+        snprintf(p->delivery.first_failure, sizeof p->delivery.first_failure, "%s", why);
+}
+
+/* On a librdkafka callback, inside poll/flush on the calling thread. A
+ * record refused for an ACL stops the sends: every other one would be too. */
 static void on_delivery(rd_kafka_t *kafka, const rd_kafka_message_t *message, void *opaque) {
-    (void)kafka;
     replay_producer *p = opaque;
     if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         p->delivery.delivered++;
         return;
     }
-    if (p->delivery.failed++ == 0)
+    if (sr_kafka_error_is_terminal(message->err, NULL)) {
+        sr_error refused;
+        sr_kafka_fail(kafka, message->err, rd_kafka_err2str(message->err), &refused);
+        stop_sending(p, refused.message);
+    }
+    if (p->delivery.failed++ == 0 && !p->delivery.first_failure[0])
         snprintf(p->delivery.first_failure, sizeof p->delivery.first_failure, "%s",
                  rd_kafka_err2str(message->err));
 }
 
-/* On a librdkafka callback, inside poll/flush on the calling thread. Non-fatal
- * errors (a broker going away and coming back) are retried by librdkafka. */
+/* On a librdkafka callback, inside poll/flush on the calling thread. Errors
+ * are logged; those retrying cannot fix (a refused login or certificate:
+ * sr_kafka.h) and fatal ones stop the sends; the others (a broker going
+ * away and coming back) are retried by librdkafka. */
 static void on_error(rd_kafka_t *kafka, int code, const char *reason, void *opaque) {
     replay_producer *p = opaque;
+    sr_kafka_note_error(kafka, code, reason);
+    sr_error refused;
+    if (sr_kafka_terminal_error(&refused) != SR_OK) stop_sending(p, refused.message);
     if (code != RD_KAFKA_RESP_ERR__FATAL) return;
     char fatal[256];
     rd_kafka_fatal_error(kafka, fatal, sizeof fatal);
-    p->delivery.fatal = true;
-    if (p->delivery.first_failure[0]) return;
     sr_error message;  /* formats with truncation, which is what is wanted here */
     sr_fail(&message, SR_ERR_KAFKA, "fatal: %s (%s)", fatal, reason);
-    memcpy(p->delivery.first_failure, message.message, sizeof p->delivery.first_failure);
+    stop_sending(p, message.message);
 }
 
 static sr_status build_conf(const char *bootstrap, const sr_kafka_settings *settings,
@@ -136,12 +151,15 @@ sr_status replay_producer_flush(replay_producer *p, int timeout_ms,
                                 const volatile sig_atomic_t *stops, sr_error *err) {
     /* In short slices, so that a second stop signal is seen within 100 ms. */
     int waited = 0;
-    while (rd_kafka_outq_len(p->kafka) > 0 && waited < timeout_ms && !(stops && *stops >= 2)) {
+    while (rd_kafka_outq_len(p->kafka) > 0 && waited < timeout_ms && !(stops && *stops >= 2) &&
+           !p->delivery.fatal) {
         int slice = timeout_ms - waited < 100 ? timeout_ms - waited : 100;
         rd_kafka_flush(p->kafka, slice);
         waited += slice;
     }
     int left = rd_kafka_outq_len(p->kafka);
+    if (p->delivery.fatal)
+        return sr_fail(err, SR_ERR_KAFKA, "producer stopped: %s", p->delivery.first_failure);
     if (left > 0)
         return sr_fail(err, SR_ERR_KAFKA, "%d records still undelivered after %d ms%s", left,
                        waited, stops && *stops >= 2 ? " (flush cut short by a second signal)" : "");

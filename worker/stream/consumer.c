@@ -168,6 +168,12 @@ size_t stream_consumer_poll(stream_consumer *c, int timeout_ms, rd_kafka_message
     return n > 0 ? (size_t)n : 0;
 }
 
+sr_status stream_consumer_refused(stream_consumer *c, const rd_kafka_message_t *msg, sr_error *err) {
+    const char *reason = rd_kafka_message_errstr(msg);
+    if (!sr_kafka_error_is_terminal(msg->err, reason)) return SR_OK;
+    return sr_kafka_fail(c->rk, msg->err, reason, err);
+}
+
 bool stream_consumer_owns(const stream_consumer *c, int32_t partition) {
     return partition >= 0 && partition < c->position_count && c->positions[partition].owned;
 }

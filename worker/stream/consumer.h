@@ -59,6 +59,11 @@ sr_status stream_consumer_new(const stream_consumer_options *options, stream_con
 size_t stream_consumer_poll(stream_consumer *c, int timeout_ms, rd_kafka_message_t **records,
                             size_t max);
 
+/* SR_ERR_KAFKA naming the cause and the user when msg carries an error
+ * retrying cannot fix (an ACL refusing a topic or the group: sr_kafka.h);
+ * SR_OK for any other error, which librdkafka retries. */
+sr_status stream_consumer_refused(stream_consumer *c, const rd_kafka_message_t *msg, sr_error *err);
+
 /* Whether partition of the event topic is assigned now. */
 bool stream_consumer_owns(const stream_consumer *c, int32_t partition);
 int stream_consumer_assigned_count(const stream_consumer *c);

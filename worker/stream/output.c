@@ -38,10 +38,13 @@ static void *pack_opaque(stream_record_kind kind, int64_t pending_since_ms) {
 }
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque) {
-    (void)rk;
     stream_output *out = opaque;
     uint64_t packed = (uint64_t)(uintptr_t)msg->_private;
     if (msg->err) {
+        /* A record refused for an ACL: the transaction it aborts would be
+         * retried forever; the process stops instead (sr_kafka.h). */
+        if (sr_kafka_error_is_terminal(msg->err, NULL))
+            sr_kafka_note_error(rk, msg->err, rd_kafka_err2str(msg->err));
         if (out->stats.failed++ == 0)
             snprintf(out->stats.first_failure, sizeof out->stats.first_failure,
                      "delivery to %s failed: %s", rd_kafka_topic_name(msg->rkt),
@@ -158,6 +161,9 @@ static sr_status produce(stream_output *out, rd_kafka_topic_t *topic, int32_t pa
             snprintf(what, sizeof what, "producing to %s", rd_kafka_topic_name(topic));
             /* A transaction in its error state refuses records: abortable
              * unless the producer says it is fatal. */
+            if (sr_kafka_error_is_terminal(code, NULL)) sr_kafka_fail(out->rk, code, rd_kafka_err2str(code), err);
+            if (sr_kafka_error_is_terminal(code, NULL) || sr_kafka_terminal_error(err) != SR_OK)
+                return sr_error_wrap(err, SR_ERR_KAFKA, "%s", what);
             if (code == RD_KAFKA_RESP_ERR__STATE && out->transactional &&
                 !rd_kafka_fatal_error(out->rk, fatal, sizeof fatal))
                 return abort_transaction(out, what, rd_kafka_err2str(code), err);
@@ -270,6 +276,10 @@ static rd_kafka_error_t *retried(stream_output *out, transaction_op op, const vo
         if (error) rd_kafka_error_destroy(error);
         error = op(out, a, b);
         if (!error || !rd_kafka_error_is_retriable(error)) break;
+        /* A timeout while the broker refuses our login or certificate: the
+         * errors wait in the queue the blocking call did not serve. */
+        rd_kafka_poll(out->rk, 0);
+        if (sr_kafka_terminal_error(NULL) != SR_OK) break;
         sr_log(SR_LOG_WARN, "output", "transaction: %s; trying again", rd_kafka_error_string(error));
     }
     return error;
@@ -317,12 +327,25 @@ static sr_status abort_transaction(stream_output *out, const char *what, const c
     return status;
 }
 
+/* SR_ERR_KAFKA naming the cause when the broker refused us for good (a
+ * login, a certificate, an ACL: sr_kafka.h), whatever error says about
+ * retrying or aborting: a transaction aborted for a missing ACL would be
+ * retried forever. Else SR_OK. */
+static sr_status refused(stream_output *out, const rd_kafka_error_t *error, sr_error *err) {
+    if (sr_kafka_terminal_error(err) != SR_OK) return SR_ERR_KAFKA;
+    rd_kafka_resp_err_t code = rd_kafka_error_code(error);
+    if (!sr_kafka_error_is_terminal(code, rd_kafka_error_string(error))) return SR_OK;
+    return sr_kafka_fail(out->rk, code, rd_kafka_error_string(error), err);
+}
+
 /* A failed transactional call: aborts when librdkafka says the transaction
  * must be (SR_ERR_ABORTED), else a fatal error (SR_ERR_KAFKA). Consumes error. */
 static sr_status transaction_failed(stream_output *out, rd_kafka_error_t *error, const char *what,
                                     sr_error *err) {
     sr_status status;
-    if (rd_kafka_error_txn_requires_abort(error)) {
+    if (refused(out, error, err) != SR_OK) {
+        status = sr_error_wrap(err, SR_ERR_KAFKA, "%s", what);
+    } else if (rd_kafka_error_txn_requires_abort(error)) {
         status = abort_transaction(out, what, rd_kafka_error_string(error), err);
     } else {
         status = sr_fail(err, SR_ERR_KAFKA, "%s: %s%s", what, rd_kafka_error_string(error),
@@ -337,6 +360,11 @@ static sr_status transaction_failed(stream_output *out, rd_kafka_error_t *error,
 static sr_status start_transactions(stream_output *out, sr_error *err) {
     rd_kafka_error_t *error = retried(out, op_init, NULL, NULL);
     if (!error) error = rd_kafka_begin_transaction(out->rk);
+    if (error && refused(out, error, err) != SR_OK) {
+        rd_kafka_error_destroy(error);
+        return sr_error_wrap(err, SR_ERR_KAFKA, "output producer: starting transactions as '%s'",
+                             out->options.transactional_id);
+    }
     if (error) {
         sr_status status = sr_fail(err, SR_ERR_KAFKA, "output producer: starting transactions as "
                                    "'%s': %s", out->options.transactional_id,

@@ -24,7 +24,9 @@
  * error aborts it and reports SR_ERR_ABORTED: its outputs never become
  * visible to read_committed consumers, and the caller processes its input
  * again. A fatal error (fenced, a broken producer) is SR_ERR_KAFKA: the
- * process must stop.
+ * process must stop. So is a refusal retrying cannot fix (a login, a
+ * certificate, an ACL on a topic or the transactional id: sr_kafka.h), with
+ * a message naming it, instead of an abort that would be retried forever.
  */
 #ifndef SR_STREAM_OUTPUT_H
 #define SR_STREAM_OUTPUT_H

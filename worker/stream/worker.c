@@ -22,6 +22,7 @@
 #endif
 
 #include "sr_clock.h"
+#include "sr_kafka.h"
 #include "sr_log.h"
 #include "sr_metrics.h"
 #include "sr_model_file.h"
@@ -136,6 +137,7 @@ static sr_status handle_record(worker *w, const rd_kafka_message_t *msg, int64_t
                    (unsigned long long)w->consumer_errors);
         if (msg->err == RD_KAFKA_RESP_ERR__FATAL)
             return sr_fail(err, SR_ERR_KAFKA, "consumer: %s", rd_kafka_message_errstr(msg));
+        if (stream_consumer_refused(w->consumer, msg, err) != SR_OK) return err->status; /* an ACL */
         return SR_OK;
     }
     if (!stream_consumer_owns(w->consumer, msg->partition)) return SR_OK; /* revoked meanwhile */
@@ -590,6 +592,7 @@ static sr_status iterate(worker *w, sr_error *err) {
         rd_kafka_message_destroy(w->records[i]);
     }
     double step_started = sr_monotonic_seconds();
+    if (status == SR_OK) status = sr_kafka_terminal_error(err); /* a refused login: sr_kafka.h */
     if (status == SR_OK) status = sr_serving_step(w->serving, err);
     if (n) worker_metrics_step_batch(w->metrics, sr_monotonic_seconds() - step_started);
     if (status == SR_OK) status = sr_serving_score_due(w->serving, sr_wall_clock_ms(), 0, emit, w, NULL, err);
