@@ -20,11 +20,18 @@ generations() {  # the "Stabilized group G generation N" lines of the broker so 
 }
 count() { grep -c "$1" "$2" || true; }
 
+# settled: each worker's latest assignment is 2 of the 6 partitions.
+settled() {
+  local i
+  for i in 0 1 2; do
+    grep '"msg":"assigned' "$work/w$i.log" | tail -n 1 | grep -q 'assigned 2 partitions' || return 1
+  done
+}
+
 chaos_setup
 for i in 0 1 2; do start_one "$i"; done
 deadline=$(( $(date +%s) + 60 ))
-until [ "$(cat "$work"/w*.log | grep -c '"msg":"restored ')" -ge 3 ] &&
-      [ "$(grep -h '"msg":"assigned' "$work"/w*.log | tail -n 3 | grep -c 'assigned 2 partitions')" -eq 3 ]; do
+until settled; do
   [ "$(date +%s)" -le "$deadline" ] || fail "the 3 workers did not settle on 2 partitions each within 60 s"
   sleep 0.5
 done
