@@ -20,6 +20,8 @@
 # publish a higher version, which a fresh subscriber then gets byte for byte
 # equal to the rewritten model file, or log its rejection with both hold-out
 # figures. SIGTERM must then end the trainer with status 0 within a few seconds.
+# On a topic with no event yet it waits for one (a fresh deployment) rather
+# than exit.
 . "$(dirname "$0")/lib.sh"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/streamrec-trainer-it.XXXXXX")
@@ -142,4 +144,22 @@ wait "$trainer_pid" || status=$?
 trainer_pid=''
 [ "$status" -eq 0 ] || { tail -n 20 "$work/trainer.log"; fail "the trainer exited with status $status after SIGTERM"; }
 grep -q '"msg":"stopped after 1 rounds' "$work/trainer.log" || fail "no stop line in the trainer's log"
+# --continuous on a topic with no event yet (a fresh deployment): it waits,
+# and SIGTERM still ends it with status 0.
+empty=$(fresh_topic trainer-empty)
+create_topic "$empty" 2
+"$STREAMREC_BIN" trainer --topic "$empty" --out "$work/empty.srm" --publish --model-topic "$models" \
+  "${model_options[@]}" --continuous --retrain-events 1000 >/dev/null 2>"$work/empty.log" &
+trainer_pid=$!
+wait_for_line "$work/empty.log" 'holds no events yet: waiting for the first' 60 >/dev/null ||
+  { tail -n 5 "$work/empty.log"; fail "the trainer does not say it waits for events"; }
+sleep 2
+kill -0 "$trainer_pid" 2>/dev/null || { tail -n 5 "$work/empty.log"; fail "the trainer exited on an empty topic"; }
+kill -TERM "$trainer_pid"
+status=0
+wait "$trainer_pid" || status=$?
+trainer_pid=''
+[ "$status" -eq 0 ] || { tail -n 5 "$work/empty.log"; fail "status $status after SIGTERM while waiting for events"; }
+echo "an empty topic: the continuous trainer waits for events; SIGTERM: status 0"
+
 echo "trainer on Kafka: ok (round 1 $decision)"

@@ -117,15 +117,26 @@ sr_status trainer_run_continuous(struct trainer_options *o, sr_error *err) {
     sr_status status = trainer_open_events(o, &stream, err);
     if (status != SR_OK) return status;
     size_t count;
+    sr_event_stream_events(stream, &count);
+    if (count == 0 && !trainer_stop_requested) {
+        /* A fresh deployment: the topic exists before its first event. A
+         * trainer that exited here would only be restarted, again and again. */
+        sr_log(SR_LOG_INFO, "trainer", "topic '%s' holds no events yet: waiting for the first",
+               o->topic);
+        while (status == SR_OK && count == 0 && !trainer_stop_requested) {
+            status = sr_event_stream_poll(stream, 200, NULL, err);
+            sr_event_stream_events(stream, &count);
+        }
+        if (status == SR_OK && !trainer_stop_requested)
+            status = sr_event_stream_catch_up(stream, 2.0, &trainer_stop_requested, err);
+    }
     const sr_user_event *events = sr_event_stream_events(stream, &count);
     struct releases releases = {0};
     struct continuous_state c = {.previous = count};
     sr_dataset data = {0};
-    if (trainer_stop_requested)
+    if (status == SR_OK && trainer_stop_requested)
         sr_log(SR_LOG_INFO, "trainer", "stopped before the first model");
-    else if (count == 0)
-        status = sr_fail(err, SR_ERR_NOT_FOUND, "topic '%s' holds no events yet", o->topic);
-    else
+    else if (status == SR_OK)
         status = sr_dataset_from_events(events, count, &data, err);
     if (status == SR_OK && !trainer_stop_requested)
         status = trainer_first_model(o, &data, &releases, &c.serving, err);
