@@ -116,8 +116,15 @@ typedef struct event {
     int64_t time_ms;
     int64_t offset;
     int32_t partition;
-    uint8_t type;
+    uint8_t type;            /* FORGET: a forget-user control record, not an event */
 } event;
+
+/* A forget-user control record (header streamrec.control=forget-user, keyed
+ * by the user id) among the user's events: the worker drops the user's state
+ * there, so the user's later lists start from the events after it. */
+#define FORGET 0xff
+#define CONTROL_HEADER "streamrec.control"
+#define CONTROL_FORGET_USER "forget-user"
 
 /* A user's state after the events of its sequence stepped so far, kept from
  * one of its lists to the next: a user's lists come in source-offset order and
@@ -128,6 +135,7 @@ typedef struct event {
  * time, so the vectors are the same. */
 typedef struct stepped_state {
     int model;               /* the model index it was stepped with */
+    size_t start;            /* the first event index of its sequence (after a forget) */
     long at;                 /* the last event index its sequence covers */
     size_t stepped;          /* sequence entries stepped */
     sr_user_state_view view;
@@ -156,7 +164,7 @@ typedef struct verifier {
     sr_model_workspace *workspaces[MAX_MODELS];
     event *events;
     size_t event_count, event_cap;
-    long long events_read, events_not_applied;
+    long long events_read, events_not_applied, forgets, tombstones;
     user *users;
     size_t user_count;
     /* scratch */
@@ -222,8 +230,21 @@ static bool key_is_user(const rd_kafka_message_t *msg, int64_t user_id) {
     return msg->key && msg->key_len == (size_t)n && memcmp(msg->key, expected, (size_t)n) == 0;
 }
 
-/* Reads every event. Records the worker dead-letters (undecodable, key not
- * the user id) are counted and left out: they step no state. */
+/* The user a forget-user control record names, if msg is one. */
+static bool forget_record(const rd_kafka_message_t *msg, int64_t *user_id) {
+    rd_kafka_headers_t *headers = NULL;
+    const void *value = NULL;
+    size_t size = 0;
+    if (rd_kafka_message_headers(msg, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR || !headers ||
+        rd_kafka_header_get_last(headers, CONTROL_HEADER, &value, &size) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return false;
+    return value && size == strlen(CONTROL_FORGET_USER) && !memcmp(value, CONTROL_FORGET_USER, size) &&
+           sr_key_user_id(msg->key, msg->key_len, user_id);
+}
+
+/* Reads every event, and the forget-user records among them. Records the
+ * worker dead-letters (undecodable, key not the user id, other control
+ * records) are counted and left out: they step no state. */
 static void read_events(verifier *v) {
     sr_codec *codec;
     sr_error err;
@@ -236,7 +257,13 @@ static void read_events(verifier *v) {
     while ((msg = next_record(reader, v->o->events_topic))) {
         v->events_read++;
         sr_user_event e;
-        if (!msg->payload ||
+        int64_t forgotten;
+        if (forget_record(msg, &forgotten) && msg->partition >= 0 && msg->partition < MAX_PARTITIONS) {
+            v->forgets++;
+            v->events = grow(v->events, &v->event_cap, v->event_count + 1, sizeof *v->events);
+            v->events[v->event_count++] = (event){.user_id = forgotten, .offset = msg->offset,
+                                                  .partition = msg->partition, .type = FORGET};
+        } else if (!msg->payload ||
             sr_codec_decode_event(codec, v->o->wire, msg->payload, msg->len, &e, &err) != SR_OK ||
             !key_is_user(msg, e.user_id) || msg->partition < 0 || msg->partition >= MAX_PARTITIONS) {
             v->events_not_applied++;
@@ -304,6 +331,14 @@ static bool before_boundary(const verifier *v, const event *e) {
     return e->offset < v->o->boundary[e->partition];
 }
 
+/* Where the user's state began for events[last]: after its last forget
+ * before it, else at its first event. */
+static size_t sequence_start(const verifier *v, const user *u, size_t last) {
+    for (size_t i = last + 1; i > u->first; i--)
+        if (v->events[i - 1].type == FORGET) return i;
+    return u->first;
+}
+
 /* The rows and types the model of index m stepped for the user, up to and
  * including events[last] (see "Model swaps" above), into v->rows/v->types;
  * returns how many. */
@@ -311,7 +346,7 @@ static size_t stepped_sequence(verifier *v, const user *u, size_t last, int m) {
     v->rows = grow(v->rows, &v->rows_cap, u->count + 1, sizeof *v->rows);
     v->types = grow(v->types, &v->types_cap, u->count + 1, sizeof *v->types);
     const sr_model *model = v->models[m];
-    size_t n = 0, start = u->first;
+    size_t n = 0, start = sequence_start(v, u, last);
     if (v->o->has_boundary && m > 0) {
         /* The window at the swap: the last T events the previous model knew. */
         const sr_model *previous = v->models[m - 1];
@@ -367,7 +402,8 @@ static void free_state(stepped_state *st) {
 static void user_vector(verifier *v, user *u, long at, int m, size_t n) {
     const sr_model *model = v->models[m];
     stepped_state *st = u->state;
-    bool extends = st && st->model == m && st->at <= at && st->stepped <= n;
+    size_t start = sequence_start(v, u, (size_t)at);
+    bool extends = st && st->model == m && st->start == start && st->at <= at && st->stepped <= n;
     if (!extends) {
         free_state(st);
         size_t T = model->config.window;
@@ -382,6 +418,7 @@ static void user_vector(verifier *v, user *u, long at, int m, size_t n) {
             exit(2);
         }
         st->model = m;
+        st->start = start;
     }
     sr_user_state_view *view = &st->view;
     for (; st->stepped < n; st->stepped++)
@@ -578,8 +615,11 @@ static void read_recommendations(verifier *v) {
     while ((msg = next_record(reader, v->o->recommendations_topic))) {
         sr_recommendation rec;
         sr_error err;
-        if (!msg->payload || sr_decode_recommendation(msg->payload, msg->len, &rec, items,
-                                                      MAX_ITEMS_PER_LIST, &err) != SR_OK) {
+        int64_t user_id;
+        if (!msg->payload && sr_key_user_id(msg->key, msg->key_len, &user_id)) {
+            v->tombstones++; /* a forgotten user's: its lists are gone */
+        } else if (!msg->payload || sr_decode_recommendation(msg->payload, msg->len, &rec, items,
+                                                             MAX_ITEMS_PER_LIST, &err) != SR_OK) {
             v->lists++;
             mismatch(v, &v->mismatches.undecodable,
                      "{\"kind\":\"undecodable\",\"partition\":%" PRId32 ",\"offset\":%" PRId64 "}",
@@ -593,11 +633,14 @@ static void read_recommendations(verifier *v) {
     free(items);
 }
 
-/* Every user got a list; with --expect-latest the last covers the last event. */
+/* Every user got a list; with --expect-latest the last covers the last event.
+ * A user whose last record is a forget owes no list after it, and may have
+ * had none at all (forgotten before its first scoring). */
 static void check_users(verifier *v) {
     for (size_t i = 0; i < v->user_count; i++) {
         const user *u = &v->users[i];
         const event *last = &v->events[u->first + u->count - 1];
+        if (last->type == FORGET) continue;
         if (u->lists == 0)
             mismatch(v, &v->mismatches.no_recommendation,
                      "{\"kind\":\"no_recommendation\",\"user\":%" PRId64 ",\"events\":%zu}",
@@ -656,11 +699,11 @@ static void report(const verifier *v) {
     const mismatch_counts *c = &v->mismatches;
     printf("{\"recommendations\":%lld,\"model_lists\":%lld,\"popularity_lists\":%lld,"
            "\"post_swap_lists\":%lld,\"max_score_error\":%.3g,\"events\":%zu,"
-           "\"events_not_applied\":%lld,\"users_with_events\":%zu,\"users_recommended\":%zu,"
-           "\"versions\":{",
+           "\"events_not_applied\":%lld,\"forgets\":%lld,\"tombstones\":%lld,"
+           "\"users_with_events\":%zu,\"users_recommended\":%zu,\"versions\":{",
            v->lists, v->model_lists, v->popularity_lists, v->post_swap_lists, v->max_score_error,
-           v->event_count,
-           v->events_not_applied, v->user_count, recommended);
+           v->event_count - (size_t)v->forgets, v->events_not_applied, v->forgets, v->tombstones,
+           v->user_count, recommended);
     for (int i = 0; i < v->model_count; i++)
         printf("%s\"%" PRId64 "\":%lld", i ? "," : "", v->models[i]->version, v->version_lists[i]);
     printf("},\"mismatches\":%lld,\"by_kind\":{\"key\":%lld,\"unknown_user\":%lld,"
