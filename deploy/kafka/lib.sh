@@ -2,17 +2,73 @@
 
 KAFKA_SCRIPTS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 REPO_ROOT=$(cd "$KAFKA_SCRIPTS/../.." && pwd -P)
-KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$KAFKA_SCRIPTS/pom.xml")
-KAFKA_CACHE=$REPO_ROOT/.cache/kafka/$KAFKA_VERSION
-KAFKA_LIBS=$KAFKA_CACHE/libs
 # Class-data-sharing archives (see kafka_java_cmd) only work with the JDK that
 # wrote them, so they live in a folder named after that JDK's modules file.
 java_home=$(readlink -f "$(command -v java)" 2>/dev/null) || java_home=/none/bin/java
-KAFKA_CDS=$KAFKA_CACHE/cds/$(stat -Lc %Y-%s "${java_home%/bin/java}/lib/modules" 2>/dev/null || echo none)
+jdk_id=$(stat -Lc %Y-%s "${java_home%/bin/java}/lib/modules" 2>/dev/null || echo none)
 
 die() { echo "${0##*/}: $*" >&2; exit 1; }
 
-[ -n "$KAFKA_VERSION" ] || die "no <kafka.version> in $KAFKA_SCRIPTS/pom.xml"
+# kafka_use_version [VERSION]: the Kafka version these scripts run. Empty: the
+# one of pom.xml (4.1.1); another needs its own pom-VERSION.xml here (3.9.1).
+# Each version has its own cache, .cache/kafka/VERSION. Sets KAFKA_VERSION,
+# KAFKA_POM, KAFKA_CACHE, KAFKA_LIBS, KAFKA_CDS and KAFKA_ACL_COMMAND, and
+# exports STREAMREC_BROKER_VERSION for the scripts this one runs (fetch.sh...).
+# (Not STREAMREC_KAFKA_*: the worker reads those as librdkafka settings.)
+# shellcheck disable=SC2034  # KAFKA_POM, KAFKA_ACL_COMMAND: for the scripts that source this
+kafka_use_version() {
+  local pom=$KAFKA_SCRIPTS/pom.xml
+  [[ ${1:-} =~ ^[0-9A-Za-z._-]*$ ]] || die "bad Kafka version '$1'"
+  [ -z "${1:-}" ] || [ "$1" = "$(kafka_default_version)" ] || pom=$KAFKA_SCRIPTS/pom-$1.xml
+  [ -f "$pom" ] || die "no Kafka $1 here: no $pom (versions: $(kafka_versions))"
+  KAFKA_POM=$pom
+  KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$pom")
+  [ -n "$KAFKA_VERSION" ] || die "no <kafka.version> in $pom"
+  [ -z "${1:-}" ] || [ "$1" = "$KAFKA_VERSION" ] || die "$pom is for Kafka $KAFKA_VERSION, not $1"
+  KAFKA_CACHE=$REPO_ROOT/.cache/kafka/$KAFKA_VERSION
+  KAFKA_LIBS=$KAFKA_CACHE/libs
+  KAFKA_CDS=$KAFKA_CACHE/cds/$jdk_id
+  # The tool classes that moved between versions (StorageTool and
+  # org.apache.kafka.tools.TopicCommand are the same in 3.9 and 4.x).
+  case $KAFKA_VERSION in
+    [0-3].*) KAFKA_ACL_COMMAND=kafka.admin.AclCommand ;;
+    *) KAFKA_ACL_COMMAND=org.apache.kafka.tools.AclCommand ;;
+  esac
+  export STREAMREC_BROKER_VERSION=$KAFKA_VERSION
+}
+
+kafka_default_version() {
+  sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$KAFKA_SCRIPTS/pom.xml"
+}
+
+# kafka_versions: the versions there is a pom for, the default first.
+kafka_versions() {
+  local v p
+  v=$(kafka_default_version)
+  for p in "$KAFKA_SCRIPTS"/pom-*.xml; do
+    [ -f "$p" ] || continue
+    p=${p##*/pom-}
+    v+=" ${p%.xml}"
+  done
+  echo "$v"
+}
+
+# kafka_use_dir_version DIR: runs the version that DIR's broker was set up with
+# (start.sh and secure.sh write "# kafka.version=V" into DIR/server.properties;
+# dirs from before that line existed are pom.xml's version). Dies when
+# STREAMREC_BROKER_VERSION asked for another version, unless $2 is "any".
+kafka_use_dir_version() {
+  local v
+  v=$(sed -n 's/^# kafka\.version=//p' "$1/server.properties" 2>/dev/null | head -n 1)
+  [ -n "$v" ] || v=$(kafka_default_version)
+  [ "$v" = "$KAFKA_VERSION" ] && return 0
+  [ "${2:-}" = any ] || [ -z "$kafka_version_asked" ] ||
+    die "$1 holds a Kafka $v broker, not $kafka_version_asked (STREAMREC_BROKER_VERSION)"
+  kafka_use_version "$v"
+}
+
+kafka_version_asked=${STREAMREC_BROKER_VERSION:-}
+kafka_use_version "$kafka_version_asked"
 
 # Sets the array JAVA_CMD to `java` plus the options every Kafka JVM here gets.
 # $1 is the main class; it names a class-data-sharing archive in the cache that

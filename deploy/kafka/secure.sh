@@ -5,7 +5,10 @@
 # Each user can log in with SCRAM-SHA-512 and with PLAIN (over TLS): librdkafka
 # before 2.6.1 (Debian 12 has 2.0.2) sends a SCRAM nonce that Kafka 4 rejects
 # (librdkafka #4895: "invalid credentials" whatever the password), so streamrec
-# on Debian 12 has to use PLAIN; the Kafka tools and newer clients use SCRAM.
+# on Debian 12 has to use PLAIN there; the Kafka tools and newer clients use SCRAM.
+# Kafka 3.8.1-3.9.x accept that nonce: STREAMREC_BROKER_VERSION=3.9.1 secure.sh ...
+# runs Kafka 3.9.1 (see fetch.sh), where librdkafka 2.0.2's SCRAM-SHA-512 works.
+# An existing DIR restarts with the version it was set up with.
 # usage: secure.sh --dir DIR [--port N] [--topics SPEC] [--user NAME:PASSWORD]... [--grant NAME]...
 #   --dir     a new or empty data dir (required: the certificates and passwords live there)
 #   --port    SASL_SSL port (default 39093); the controller uses N+1 (SASL_PLAINTEXT, PLAIN,
@@ -87,6 +90,7 @@ write_config() {
   # The marker line lets stop.sh stop it.
   cat >"$dir/server.properties" <<PROPS
 # Written by deploy/kafka/secure.sh: single-node KRaft broker, SASL_SSL only, with ACLs.
+# kafka.version=$KAFKA_VERSION
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$((port + 1))
@@ -151,6 +155,7 @@ if [ ! -f "$dir/server.properties" ]; then
 fi
 grep -qs '^# Written by deploy/kafka/secure.sh' "$dir/server.properties" ||
   die "$dir holds no broker from secure.sh"
+kafka_use_dir_version "$dir"
 port=$(sed -n 's|^listeners=SASL_SSL://127\.0\.0\.1:\([0-9]*\),.*|\1|p' "$dir/server.properties")
 bootstrap=127.0.0.1:$port
 
@@ -193,7 +198,7 @@ for item in "${items[@]}"; do
     --replication-factor 1 --topic "$name" --partitions "$parts" "${extra[@]}"
 done
 for g in "${grants[@]}"; do
-  acl=(org.apache.kafka.tools.AclCommand "${admin[@]}" --add --allow-principal "User:$g")
+  acl=("$KAFKA_ACL_COMMAND" "${admin[@]}" --add --allow-principal "User:$g")
   [ ${#topic_names[@]} -eq 0 ] ||
     run_tool "topic ACLs of $g" "${acl[@]}" "${topic_names[@]}" --operation Read --operation Write \
       --operation Describe --operation DescribeConfigs

@@ -8,6 +8,8 @@
 #   --topics  topics to create if missing (see create-topics.sh)
 # Prints STREAMREC_BOOTSTRAP=... and STREAMREC_BROKER_DIR=... (also in DIR/env);
 # running it again while that broker runs only (re)checks the topics.
+# STREAMREC_BROKER_VERSION=V sets up a new dir with Kafka V (default: pom.xml's;
+# see fetch.sh); an existing dir restarts with the version it was set up with.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -31,6 +33,7 @@ done
 write_config() {
   cat >"$dir/server.properties" <<PROPS
 # Written by deploy/kafka/start.sh: single-node KRaft broker for tests.
+# kafka.version=$KAFKA_VERSION
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$((port + 1))
@@ -97,6 +100,7 @@ fresh=''
 if [ -f "$dir/server.properties" ]; then
   old_port=$(broker_port "$dir")
   [ -n "$old_port" ] || die "$dir/server.properties was not written by start.sh"
+  kafka_use_dir_version "$dir"
   [ -z "$port" ] || [ "$port" = "$old_port" ] ||
     die "$dir was set up for port $old_port, not $port"
   port=$old_port
@@ -150,7 +154,11 @@ else
       >>"$log" 2>&1 || fail "formatting the storage failed"
   fi
 
-  kafka_java_cmd kafka.Kafka "$dir/broker.jsa"
+  # stop.sh files the broker's archive under the default version's cache: other
+  # versions run without one.
+  broker_jsa=''
+  [ "$KAFKA_VERSION" != "$(kafka_default_version)" ] || broker_jsa=$dir/broker.jsa
+  kafka_java_cmd kafka.Kafka "$broker_jsa"
   # setsid: the broker outlives this script and the caller's session; it is not
   # a process group leader here, so setsid execs in place and $! is the JVM.
   (cd "$dir" && exec setsid "${JAVA_CMD[@]}" -Xms256m -Xmx1g -XX:+ExitOnOutOfMemoryError \

@@ -45,6 +45,7 @@ metric() { metrics | awk -v n="$1" '$1 == n { print $2; exit }'; }
 start_worker() {  # start_worker LOG ARGS...
   worker_log=$1
   shift
+  : >"$worker_log" # the loop below may read it before the background shell opens it
   "$STREAMREC_BIN" worker --http-port 0 "$@" >"$worker_log.out" 2>"$worker_log" &
   worker_pid=$!
   local deadline=$(( $(date +%s) + 30 ))

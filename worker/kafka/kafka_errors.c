@@ -51,8 +51,8 @@ static const char *or_unset(const char *value) { return value && *value ? value 
  * (librdkafka #4895): worth saying, since the message is otherwise a lie. */
 static const char *scram_hint(const char *mechanism) {
     if (!mechanism || strncmp(mechanism, "SCRAM", 5) != 0 || rd_kafka_version() >= 0x020601ff) return "";
-    return "; librdkafka < 2.6.1 fails SCRAM on Kafka 4 whatever the password (#4895): use PLAIN "
-           "over SASL_SSL";
+    return "; on a Kafka 4 broker librdkafka < 2.6.1 fails SCRAM whatever the password (#4895): "
+           "use PLAIN over SASL_SSL there";
 }
 
 /* The cause and what to check come first: a long reason may be cut at the
