@@ -20,8 +20,11 @@
 #include "commands/trainer_internal.h"
 #include "sr_cli.h"
 #include "sr_commands.h"
+#include "sr_config.h"
 #include "sr_log.h"
 #include "sr_topics.h"
+
+extern char **environ;
 
 volatile sig_atomic_t trainer_stop_requested;
 static void on_stop_signal(int signo) { (void)signo; trainer_stop_requested = 1; }
@@ -75,6 +78,14 @@ static void print_help(FILE *out, const struct trainer_options *d) {
         "  --no-progress           no progress bar even on a terminal\n"
         "  --log-level LEVEL       debug, info (default), warn, error\n"
         "  -h, --help              this text\n\n"
+        "configuration (as the worker's): every option above is also a key, its name\n"
+        "with '.' for '-' (retrain-events: retrain.events; a switch: true/false), in\n"
+        "  --config FILE           a properties file (key=value lines; kafka.KEY=VALUE\n"
+        "                          for -X KEY=VALUE), e.g. a mounted ConfigMap\n"
+        "  STREAMREC_<KEY>         the environment (STREAMREC_RETRAIN_EVENTS=100000,\n"
+        "                          STREAMREC_KAFKA_SASL_PASSWORD_FILE=...)\n"
+        "flags win over the environment, which wins over the file; an unknown key or a\n"
+        "bad value exits 2 naming it; --print-config shows the result, secrets masked.\n\n"
         "continuous training (--topic only): after the first model, keep reading the\n"
         "topic; at each round fine-tune the serving model on every event read so far\n"
         "(new items get new rows) and replace it only if it is not worse on the\n"
@@ -192,7 +203,6 @@ static int parse_one(int opt, const char *arg, struct trainer_options *o) {
     int choice;
     uint32_t number;
     float value;
-    sr_error err;
     switch (opt) {
     case OPT_INPUT: o->input = arg; return 1;
     case OPT_FORMAT:
@@ -272,32 +282,85 @@ static int parse_one(int opt, const char *arg, struct trainer_options *o) {
         o->trigger.events = number;
         return 1;
     case OPT_FINETUNE_EPOCHS: return sr_cli_u32("trainer", "--finetune-epochs", arg, 1, &o->finetune_epochs);
-    case 'X':
-        if (sr_kafka_settings_add(&o->kafka, arg, &err) == SR_OK) return 1;
-        fprintf(stderr, "streamrec trainer: %s\n", err.message);
-        return 0;
     default: return 0;
     }
 }
 
-/* SR_EXIT_OK to run, -1 after --help, SR_EXIT_USAGE on a usage error. */
-static int parse_options(int argc, char **argv, struct trainer_options *o) {
+/* The configuration keys are the long options, '-' read as '.', so that a
+ * properties file (--config: a mounted ConfigMap) and STREAMREC_<KEY>
+ * variables give what the flags give, through the worker's configuration
+ * module (sr_config.h: precedence, unknown keys, -X, --print-config). A switch
+ * is a boolean key; the other values stay text, checked by parse_one as a
+ * flag's would be. */
+#define TRAINER_KEYS (sizeof long_options / sizeof long_options[0])
+
+typedef struct trainer_keys {
+    sr_option_def defs[TRAINER_KEYS];
+    char names[TRAINER_KEYS][32];
+    int codes[TRAINER_KEYS];
+    size_t count;
+} trainer_keys;
+
+static void make_keys(trainer_keys *k) {
+    k->count = 0;
+    for (size_t i = 0; long_options[i].name; i++) {
+        if (long_options[i].val == 'h') continue;
+        char *name = k->names[k->count];
+        snprintf(name, sizeof k->names[0], "%s", long_options[i].name);
+        for (char *c = name; *c; c++)
+            if (*c == '-') *c = '.';
+        bool flag = long_options[i].has_arg == no_argument;
+        k->defs[k->count] = (sr_option_def){.key = name, .type = flag ? SR_OPT_BOOL : SR_OPT_STRING,
+                                            .default_value = flag ? "false" : NULL,
+                                            .help = "see streamrec trainer --help"};
+        k->codes[k->count++] = long_options[i].val;
+    }
+}
+
+/* SR_EXIT_OK to run, -1 after --help or --print-config, SR_EXIT_USAGE on a
+ * usage error. *cfg holds the values o points into: free it after the run. */
+static int parse_options(int argc, char **argv, struct trainer_options *o, sr_config **cfg) {
     struct trainer_options d;
     defaults(&d);
-    int opt;
-    while ((opt = getopt_long(argc, argv, "hX:", long_options, NULL)) != -1) {
-        if (opt == 'h') {
-            print_help(stdout, &d);
-            return -1;
-        }
-        if (opt == '?' || !parse_one(opt, optarg, o)) {
-            if (opt == '?') print_help(stderr, &d);
+    static trainer_keys keys;
+    make_keys(&keys);
+    sr_error err;
+    sr_config_action action;
+    if (sr_config_new(keys.defs, keys.count, cfg, &err) != SR_OK) {
+        fprintf(stderr, "streamrec trainer: %s\n", err.message);
+        return SR_EXIT_FAILURE;
+    }
+    if (sr_config_parse_args(*cfg, argc, argv, environ, &action, &err) != SR_OK) {
+        fprintf(stderr, "streamrec trainer: %s\nusage: streamrec trainer --out PATH [options] "
+                "(streamrec trainer --help lists them)\n", err.message);
+        return SR_EXIT_USAGE;
+    }
+    if (action == SR_CONFIG_HELP) {
+        print_help(stdout, &d);
+        return -1;
+    }
+    if (action == SR_CONFIG_PRINT) {
+        sr_config_print(*cfg, stdout);
+        return -1;
+    }
+    for (size_t i = 0; i < keys.count; i++) {
+        const sr_option_def *def = &keys.defs[i];
+        bool given = def->type == SR_OPT_BOOL ? sr_config_bool(*cfg, def->key)
+                                              : sr_config_string(*cfg, def->key) != NULL;
+        if (given && !parse_one(keys.codes[i], def->type == SR_OPT_BOOL ? NULL
+                                                : sr_config_string(*cfg, def->key), o)) {
+            fprintf(stderr, "streamrec trainer: (%s from %s)\n", def->key,
+                    sr_config_source(*cfg, def->key));
             return SR_EXIT_USAGE;
         }
     }
+    /* One list for both of its clients (the event reader and the publisher). */
+    if (sr_config_kafka_settings(*cfg, SR_CLIENT_OTHER, &o->kafka, &err) != SR_OK) {
+        fprintf(stderr, "streamrec trainer: %s\n", err.message);
+        return SR_EXIT_USAGE;
+    }
     const char *problem = NULL;
-    if (optind < argc) problem = "unexpected argument";
-    else if (!o->out) problem = "--out is required";
+    if (!o->out) problem = "--out is required";
     else if ((o->input != NULL) != (o->format >= 0)) problem = "--input and --format go together";
     else if (o->continuous && o->input) problem = "--continuous reads the event topic, not --input";
     else if (o->continuous && !o->trigger.events && !(o->trigger.interval_seconds > 0))
@@ -305,11 +368,9 @@ static int parse_options(int argc, char **argv, struct trainer_options *o) {
     else if (!o->continuous && (o->trigger.events || o->trigger.interval_seconds > 0))
         problem = "--retrain-interval and --retrain-events go with --continuous";
     if (problem) {
-        fprintf(stderr, "streamrec trainer: %s%s%s\n", problem, optind < argc ? " " : "",
-                optind < argc ? argv[optind] : "");
+        fprintf(stderr, "streamrec trainer: %s\n", problem);
         return SR_EXIT_USAGE;
     }
-    sr_error err;
     if (sr_train_config_check(&o->train, &err) != SR_OK) {
         fprintf(stderr, "streamrec trainer: %s\n", err.message);
         return SR_EXIT_USAGE;
@@ -324,9 +385,11 @@ static sr_status run(struct trainer_options *o, sr_error *err) {
 int sr_cmd_trainer(int argc, char **argv) {
     struct trainer_options o;
     defaults(&o);
-    int rc = parse_options(argc, argv, &o);
+    sr_config *cfg = NULL;
+    int rc = parse_options(argc, argv, &o, &cfg);
     if (rc != SR_EXIT_OK) {
         sr_kafka_settings_free(&o.kafka);
+        sr_config_free(cfg);
         return rc < 0 ? SR_EXIT_OK : rc;
     }
     signal(SIGINT, on_stop_signal);
@@ -334,6 +397,7 @@ int sr_cmd_trainer(int argc, char **argv) {
     sr_error err;
     sr_status status = run(&o, &err);
     sr_kafka_settings_free(&o.kafka);
+    sr_config_free(cfg);
     if (status != SR_OK) {
         sr_log(SR_LOG_ERROR, "trainer", "%s", err.message);
         return status == SR_ERR_CONFIG ? SR_EXIT_USAGE : SR_EXIT_FAILURE;
