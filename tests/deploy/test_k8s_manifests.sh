@@ -153,6 +153,18 @@ if [ -x "$bin" ]; then
     if [ -z "$wrong" ]; then ok "worker config $name: every key valid, $(wc -l <"$d/expected.properties") settings as assumed"
     else bad "worker config $name: the worker disagrees on: $wrong"; fi
   done
+  # The trainer's, read by the trainer itself: every key and value valid.
+  for name in "${rendered[@]}"; do
+    d=$work/$name.d
+    [ -f "$d/trainer.properties" ] || continue
+    mapfile -t trainer_env <"$d/trainer.env"
+    if env -i PATH="$PATH" "${trainer_env[@]}" "$bin" trainer --config "$d/trainer.properties" \
+         --print-config >"$d/trainer-effective.properties" 2>"$d/trainer-print-config.err"; then
+      ok "trainer config $name: every key valid"
+    else
+      bad "trainer config $name: $(cat "$d/trainer-print-config.err")"
+    fi
+  done
 else
   echo "skip worker config: no streamrec binary at $bin"
 fi

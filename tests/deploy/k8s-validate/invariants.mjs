@@ -194,7 +194,14 @@ function check(objects, extractDir) {
   else {
     if (trainer.spec.replicas !== 1 || trainer.spec.strategy?.type !== "Recreate") fail("trainer: not 1 replica with the Recreate strategy");
     const c = trainer.spec.template.spec.containers[0], args = c.args ?? [];
-    const x = librdkafkaArgs(args);
+    // Its settings: trainer.properties (--config), then -X flags if any.
+    const tpath = flag(args, "--config");
+    const ttext = tpath ? fileAt(tpath, c, trainer.spec.template.spec, objects) : "";
+    if (tpath && !ttext) fail(`trainer: --config ${tpath} is not a file any mounted ConfigMap provides`);
+    const tprops = parseProperties(ttext ?? "");
+    const x = { ...Object.fromEntries(Object.entries(tprops).filter(([k]) => k.startsWith("kafka."))
+                                          .map(([k, v]) => [k.slice(6), v])), ...librdkafkaArgs(args) };
+    const setting = (key, flagName, fallback) => flag(args, flagName, tprops[key] ?? fallback);
     const tenv = Object.fromEntries((c.env ?? []).map((e) => [e.name, envValue(e, objects)]));
     if (tenv.STREAMREC_BOOTSTRAP !== config.bootstrap) fail("trainer: STREAMREC_BOOTSTRAP is not the workers' bootstrap");
     const protocol = (v) => (v ?? "plaintext").toLowerCase();
@@ -204,8 +211,14 @@ function check(objects, extractDir) {
       if (x[key] !== kafkaConfig(key)) fail(`trainer: -X ${key}=${x[key]} differs from the workers' kafka.${key}=${kafkaConfig(key)}`);
     if (x["ssl.ca.location"] && !fileAt(x["ssl.ca.location"], c, trainer.spec.template.spec, objects))
       fail(`trainer: ssl.ca.location ${x["ssl.ca.location"]} is not a mounted file`);
-    if (flag(args, "--topic", "user-events") !== config["topic.events"]) fail("trainer: --topic is not the workers' event topic");
-    if (flag(args, "--model-topic", "model-updates") !== config["topic.models"]) fail("trainer: --model-topic is not the workers' model topic");
+    if (setting("topic", "--topic", "user-events") !== config["topic.events"]) fail("trainer: its topic is not the workers' event topic");
+    if (setting("model.topic", "--model-topic", "model-updates") !== config["topic.models"]) fail("trainer: its model topic is not the workers' model topic");
+    if (extractDir && ttext) {
+      mkdirSync(extractDir, { recursive: true });
+      writeFileSync(`${extractDir}/trainer.properties`, ttext);
+      const lines = (c.env ?? []).map((e) => `${e.name}=${envValue(e, objects) ?? "placeholder"}`);
+      writeFileSync(`${extractDir}/trainer.env`, lines.join("\n") + "\n");
+    }
   }
 
   if (extractDir) {

@@ -25,8 +25,13 @@ const mutations = {
   "scaler-watches-other-group": (o) => { byKind(o, "ScaledObject").spec.triggers[0].metadata.consumerGroup = "other"; },
   "scaler-without-tls": (o) => { byKind(o, "ScaledObject").spec.triggers[0].metadata.tls = "disable"; },
   "trainer-plaintext": (o) => {
-    const args = byKind(o, "Deployment").spec.template.spec.containers[0].args;
-    args[args.indexOf("security.protocol=SASL_SSL")] = "security.protocol=PLAINTEXT";
+    const cm = o.find((x) => x.kind === "ConfigMap" && x.data?.["trainer.properties"]);
+    cm.data["trainer.properties"] = cm.data["trainer.properties"].replace(
+      "kafka.security.protocol=SASL_SSL", "kafka.security.protocol=PLAINTEXT");
+  },
+  "trainer-other-topic": (o) => {
+    const cm = o.find((x) => x.kind === "ConfigMap" && x.data?.["trainer.properties"]);
+    cm.data["trainer.properties"] = cm.data["trainer.properties"].replace("topic=user-events", "topic=other");
   },
   "mount-without-volume": (o) => { worker(o).volumes = worker(o).volumes.filter((v) => v.name !== "tmp"); },
   "missing-configmap": (o) => { o.splice(o.findIndex((x) => x.kind === "ConfigMap" && x.data?.["worker.properties"]), 1); },
