@@ -55,9 +55,7 @@ while stream_running; do
   elif [ "$scaled" -eq 1 ] && [ "$elapsed" -ge $(( stream_seconds / 2 )) ]; then
     start_one 2 && scaled=2 && echo "$elapsed s: worker 2 back (3 members)"
   elif [ "$broker_restarted" -eq 0 ] && [ "$elapsed" -ge $(( 2 * stream_seconds / 3 )) ]; then
-    deploy/kafka/stop.sh --dir "$STREAMREC_BROKER_DIR" --kill >/dev/null || fail "cannot kill the broker"
-    sleep 3
-    deploy/kafka/start.sh --dir "$STREAMREC_BROKER_DIR" >/dev/null || fail "cannot restart the broker"
+    kill_broker_and_restart
     broker_restarted=1
     echo "$elapsed s: broker killed and restarted"
   elif [ "$now" -ge "$next_kill" ]; then
@@ -75,12 +73,7 @@ while stream_running; do
 done
 finish_stream
 echo "stream in after $(( $(date +%s) - t0 )) s: $kills kills, $restarts restarts after exits"
-deadline=$(( $(date +%s) + 600 ))
-until committed_at_end "$group"; do
-  supervise
-  [ "$(date +%s)" -le "$deadline" ] || fail "offsets not at the end 600 s after the stream"
-  sleep 2
-done
+wait_committed_supervised "$group" 600
 for i in 0 1 2; do stop_one "$i"; done
 verified=$(chaos_verify soak "\"users\":$chaos_users,\"rate\":$rate,\"kills\":$kills,\"scale\":\"3-2-3\",\"broker_restarts\":$broker_restarted,\"worker_restarts\":$restarts,") ||
   { echo "$verified"; exit 1; }

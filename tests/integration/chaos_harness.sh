@@ -16,6 +16,9 @@
 #                               fatal error), as an orchestrator would;
 #                               counts them in $restarts
 #   wait_committed GROUP SEC    the group's committed offsets reach the end
+#   wait_committed_supervised GROUP SEC   the same, restarting exited workers
+#   kill_broker_and_restart     SIGKILL the broker of $STREAMREC_BROKER_DIR,
+#                               3 s, start it again on its data
 #   chaos_verify NAME EXTRA_JSON  a reference worker, then the verifiers; prints
 #                               one "chaos:" JSON line with the counts
 #
@@ -125,6 +128,23 @@ wait_committed() {
     [ "$(date +%s)" -le "$deadline" ] || fail "group $1: offsets not at the end after $2 s"
     sleep 2
   done
+}
+
+wait_committed_supervised() {
+  local deadline=$(( $(date +%s) + $2 ))
+  until committed_at_end "$1"; do
+    supervise
+    [ "$(date +%s)" -le "$deadline" ] || fail "group $1: offsets not at the end after $2 s"
+    sleep 2
+  done
+}
+
+kill_broker_and_restart() {
+  "$STREAMREC_SOURCE/deploy/kafka/stop.sh" --dir "$STREAMREC_BROKER_DIR" --kill >/dev/null ||
+    fail "cannot kill the broker"
+  sleep 3
+  "$STREAMREC_SOURCE/deploy/kafka/start.sh" --dir "$STREAMREC_BROKER_DIR" >/dev/null ||
+    fail "cannot restart the broker"
 }
 
 chaos_verify() {  # chaos_verify NAME EXTRA_JSON

@@ -11,21 +11,11 @@ chaos_setup
 for i in 0 1 2; do start_one "$i"; done
 start_stream 13000
 sleep 5
-"$STREAMREC_SOURCE/deploy/kafka/stop.sh" --dir "$STREAMREC_BROKER_DIR" --kill >/dev/null ||
-  fail "cannot kill the broker"
-echo "broker killed"
-sleep 3
-"$STREAMREC_SOURCE/deploy/kafka/start.sh" --dir "$STREAMREC_BROKER_DIR" >/dev/null ||
-  fail "cannot restart the broker"
-echo "broker restarted"
+kill_broker_and_restart
+echo "broker killed and restarted"
 while stream_running; do supervise; sleep 1; done
 finish_stream
-deadline=$(( $(date +%s) + 180 ))
-until committed_at_end "$group"; do
-  supervise
-  [ "$(date +%s)" -le "$deadline" ] || fail "offsets not at the end 180 s after the stream"
-  sleep 2
-done
+wait_committed_supervised "$group" 180
 for i in 0 1 2; do stop_one "$i"; done
 chaos_verify broker "\"broker_restarts\":1,\"worker_restarts\":$restarts,"
 echo "PASS"
