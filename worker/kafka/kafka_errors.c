@@ -19,6 +19,7 @@
  * picks up with sr_kafka_terminal_error.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -113,7 +114,7 @@ sr_status sr_kafka_fail(rd_kafka_t *rk, rd_kafka_resp_err_t code, const char *re
 /* The first terminal error of the process: any client may record it, from
  * whichever thread polls that client. */
 static pthread_mutex_t terminal_lock = PTHREAD_MUTEX_INITIALIZER;
-static bool terminal_recorded;
+static atomic_bool terminal_recorded; /* read without the lock: the loops ask every iteration */
 static sr_error terminal;
 
 void sr_kafka_note_error(rd_kafka_t *rk, int code, const char *reason) {
@@ -123,16 +124,15 @@ void sr_kafka_note_error(rd_kafka_t *rk, int code, const char *reason) {
     sr_error described;
     sr_kafka_fail(rk, (rd_kafka_resp_err_t)code, reason, &described);
     pthread_mutex_lock(&terminal_lock);
-    if (!terminal_recorded) terminal = described, terminal_recorded = true;
+    if (!atomic_load(&terminal_recorded)) terminal = described, atomic_store(&terminal_recorded, true);
     pthread_mutex_unlock(&terminal_lock);
 }
 
 sr_status sr_kafka_terminal_error(sr_error *err) {
+    if (!atomic_load(&terminal_recorded)) return SR_OK;
     pthread_mutex_lock(&terminal_lock);
-    bool recorded = terminal_recorded;
     sr_error copy = terminal;
     pthread_mutex_unlock(&terminal_lock);
-    if (!recorded) return SR_OK;
     if (err) *err = copy;
     return copy.status;
 }

@@ -161,9 +161,11 @@ static sr_status produce(stream_output *out, rd_kafka_topic_t *topic, int32_t pa
             snprintf(what, sizeof what, "producing to %s", rd_kafka_topic_name(topic));
             /* A transaction in its error state refuses records: abortable
              * unless the producer says it is fatal. */
-            if (sr_kafka_error_is_terminal(code, NULL)) sr_kafka_fail(out->rk, code, rd_kafka_err2str(code), err);
-            if (sr_kafka_error_is_terminal(code, NULL) || sr_kafka_terminal_error(err) != SR_OK)
+            if (sr_kafka_error_is_terminal(code, NULL)) {
+                sr_kafka_fail(out->rk, code, rd_kafka_err2str(code), err);
                 return sr_error_wrap(err, SR_ERR_KAFKA, "%s", what);
+            }
+            if (sr_kafka_terminal_error(err) != SR_OK) return sr_error_wrap(err, SR_ERR_KAFKA, "%s", what);
             if (code == RD_KAFKA_RESP_ERR__STATE && out->transactional &&
                 !rd_kafka_fatal_error(out->rk, fatal, sizeof fatal))
                 return abort_transaction(out, what, rd_kafka_err2str(code), err);
