@@ -67,6 +67,15 @@ typedef struct sr_model_tensors {
     float *out_bias;     /* V */
 } sr_model_tensors;
 
+/* The arithmetic of the serving step's recurrent products (the h side of the
+ * gates). fp32: float, as training computes them. bf16x3: on the AMX tile
+ * unit, each operand split into two bfloat16 parts (relative error about
+ * 1e-5); it needs AMX (sr_model_prepare_step_table keeps fp32 without it). */
+typedef enum { SR_STEP_FP32 = 0, SR_STEP_BF16X3 } sr_step_precision;
+/* The precision a name ("fp32", "bf16x3") stands for, or -1. */
+int sr_step_precision_parse(const char *name);
+const char *sr_step_precision_name(sr_step_precision precision);
+
 typedef struct sr_model {
     sr_model_config config;
     int64_t version;          /* set by the trainer when it publishes */
@@ -79,6 +88,8 @@ typedef struct sr_model {
     float *step_item_table;   /* item_count x G*H: W_x e_item */
     float *step_type_table;   /* SR_EVENT_TYPE_COUNT x G*H: W_x e_type + b_x */
     float *step_u_t;          /* H x G*H: U transposed, for the in-place step (or NULL) */
+    struct gemm_amx_weights *step_u_bf16; /* U packed for the AMX step (or NULL) */
+    sr_step_precision step_precision;     /* what the step's h side runs in */
 } sr_model;
 
 /* Checks a configuration (non-zero sizes, limits); SR_ERR_CONFIG names the field. */
@@ -122,11 +133,14 @@ void sr_model_workspace_free(sr_model_workspace *ws);
  * linear), which turns a step's input GEMM into two row reads: item_count x
  * G x H floats, built only if that is at most max_bytes (else the step keeps
  * its GEMM; 0 = never build). And, on CPUs with AVX-512 and H a multiple of
- * 16, packs U for the in-place h side (gemm_rows.c). One GEMM; for a model
- * that serves and no longer trains: after this call its parameters must not
- * change (sr_model_step_batch would use stale copies). Idempotent; fails with
- * SR_ERR_NOMEM only. */
-sr_status sr_model_prepare_step_table(sr_model *model, size_t max_bytes, sr_error *err);
+ * 16, packs U for the in-place h side (gemm_rows.c); with a bf16 precision
+ * on a CPU with AMX (and H a multiple of 32), packs it in bfloat16 for
+ * gemm_rows_amx.c instead: model->step_precision says which one runs. One
+ * GEMM; for a model that serves and no longer trains: after this call its
+ * parameters must not change (sr_model_step_batch would use stale copies).
+ * Idempotent; fails with SR_ERR_NOMEM only. */
+sr_status sr_model_prepare_step_table(sr_model *model, size_t max_bytes,
+                                      sr_step_precision precision, sr_error *err);
 
 /* Steps B users by one event each (rows[b], types[b]): updates each hidden state
  * and pushes the event into the user's recent ring. B <= the workspace's batch.

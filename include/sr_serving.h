@@ -88,6 +88,7 @@ typedef struct sr_serving_config {
     uint32_t expire_per_call;      /* rows sr_serving_maintain checks for expiry per call */
     size_t score_buffer_floats;    /* bound on the batch x catalogue score matrix */
     size_t step_table_max_bytes;   /* the model's per-item input table, if it fits (0 = none) */
+    sr_step_precision step_precision; /* of the recurrent products (sr_model.h) */
     sr_popularity_config popularity;
     bool changelog;                /* keep removed users for tombstones (take_removed) */
     uint64_t seed;

@@ -75,11 +75,18 @@ int main(int argc, char **argv) {
     sr_model_workspace *ws;
     if (sr_model_workspace_new(&mc, B, &ws, &err) != SR_OK) return die(&err);
 
-    /* optimised batched step: the input GEMM, then the step table (the worker's way) */
-    double step_rate = 0, table_rate = 0;
+    /* optimised batched step: the input GEMM, then the step table in fp32, then
+     * in bf16x3 (the worker's default; on AMX, else fp32 again) */
+    double rates[3] = {0};
     size_t cursor = 0;
-    for (int with_table = 0; with_table < 2; with_table++) {
-        if (with_table && sr_model_prepare_step_table(m, SIZE_MAX, &err) != SR_OK) return die(&err);
+    sr_step_precision bf16_runs = SR_STEP_FP32;
+    for (int variant = 0; variant < 3; variant++) {
+        if (variant == 1 && sr_model_prepare_step_table(m, SIZE_MAX, SR_STEP_FP32, &err) != SR_OK) return die(&err);
+        if (variant == 2) {
+            /* the same model: its bf16 packing is added to the fp32 one */
+            if (sr_model_prepare_step_table(m, SIZE_MAX, SR_STEP_BF16X3, &err) != SR_OK) return die(&err);
+            bf16_runs = m->step_precision;
+        }
         size_t events = 0;
         double t0 = now();
         while (now() - t0 < 2.0) {
@@ -94,8 +101,9 @@ int main(int argc, char **argv) {
                 events += B;
             }
         }
-        *(with_table ? &table_rate : &step_rate) = (double)events / (now() - t0);
+        rates[variant] = (double)events / (now() - t0);
     }
+    double step_rate = rates[0], table_rate = rates[1], bf16_rate = rates[2];
 
     /* the plain reference, one user at a time */
     size_t ref_events = 0;
@@ -128,9 +136,11 @@ int main(int argc, char **argv) {
     }
     double score_rate = (double)scored / (now() - t0);
     fprintf(stderr, "serving (E=H=64, B=%d, T=%zu, V=%u, attention %d): step %.0f events/s, with the step "
-            "table %.0f, reference %.0f events/s (x%.1f, x%.1f); user vector + score + top-10: %.0f users/s\n",
-            B, T, V, (int)attention, step_rate, table_rate, ref_rate, step_rate / ref_rate,
-            table_rate / ref_rate, score_rate);
+            "table %.0f, and in %s %.0f; reference %.0f events/s (x%.1f, x%.1f, x%.1f); user vector + "
+            "score + top-10: %.0f users/s\n",
+            B, T, V, (int)attention, step_rate, table_rate, sr_step_precision_name(bf16_runs),
+            bf16_rate, ref_rate, step_rate / ref_rate, table_rate / ref_rate, bf16_rate / ref_rate,
+            score_rate);
     sr_model_workspace_free(ws);
 
     /* training on a synthetic Markov dataset */
@@ -176,9 +186,11 @@ int main(int argc, char **argv) {
     }
     printf("{\"bench\":\"model\",\"embed_dim\":64,\"hidden_dim\":64,\"batch\":%d,\"window\":%zu,\"items\":%u,"
            "\"attention\":%d,\"step_events_per_s\":%.0f,\"step_table_events_per_s\":%.0f,"
+           "\"step_table_bf16x3_events_per_s\":%.0f,\"bf16x3_runs_as\":\"%s\","
            "\"reference_step_events_per_s\":%.0f,\"step_speedup\":%.2f,\"score_top10_users_per_s\":%.0f,\"train_full_events_per_s\":%.0f,"
            "\"train_sampled_events_per_s\":%.0f,\"train_items\":%u,\"threads\":1}\n",
-           B, T, V, (int)attention, step_rate, table_rate, ref_rate, step_rate / ref_rate, score_rate,
+           B, T, V, (int)attention, step_rate, table_rate, bf16_rate, sr_step_precision_name(bf16_runs),
+           ref_rate, step_rate / ref_rate, score_rate,
            train_rate[0],
            train_rate[1], TV);
     free(d.offsets), free(d.rows), free(d.types), free(d.item_counts);

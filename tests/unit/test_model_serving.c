@@ -91,8 +91,8 @@ START_TEST(step_and_user_vectors_match_reference) {
     static const sr_attention_kind kinds[] = {SR_ATTENTION_NONE, SR_ATTENTION_ITEMS, SR_ATTENTION_HIDDEN};
     /* k < 6: the step's input GEMM and OpenBLAS h side; 6..11: the same models
      * with the step table; 12..17: H = 32, the step table and (on AVX-512) the
-     * in-place h side of gemm_rows.c */
-    for (int k = 0; k < 18; k++) {
+     * in-place h side of gemm_rows.c; 18..23: the same in bf16x3 (on AMX) */
+    for (int k = 0; k < 24; k++) {
         size_t H = k < 12 ? 24 : 32;
         sr_model_config c = {.item_count = 50, .embed_dim = 16, .hidden_dim = (uint32_t)H,
                              .window = 5, .cell = k & 1 ? SR_CELL_ELMAN : SR_CELL_GRU,
@@ -102,13 +102,17 @@ START_TEST(step_and_user_vectors_match_reference) {
         size_t table_bytes = 50 * sr_model_gate_count(&c) * H * sizeof(float);
         if (k < 6) {
             /* one byte short: no table (nor a packed U, for H = 24) */
-            ck_assert_int_eq(sr_model_prepare_step_table(m, table_bytes - 1, &err), SR_OK);
+            ck_assert_int_eq(sr_model_prepare_step_table(m, table_bytes - 1, SR_STEP_FP32, &err), SR_OK);
             ck_assert_ptr_null(m->step_item_table);
             ck_assert_ptr_null(m->step_u_t);
         } else {
-            ck_assert_int_eq(sr_model_prepare_step_table(m, table_bytes, &err), SR_OK);
+            sr_step_precision precision = k < 18 ? SR_STEP_FP32 : SR_STEP_BF16X3;
+            ck_assert_int_eq(sr_model_prepare_step_table(m, table_bytes, precision, &err), SR_OK);
             ck_assert_ptr_nonnull(m->step_item_table);
             ck_assert(k < 12 ? m->step_u_t == NULL : (m->step_u_t != NULL) == gemm_rows_usable(H));
+            bool bf16 = k >= 18 && m->step_u_t && gemm_amx_usable(H, H);
+            ck_assert((m->step_u_bf16 != NULL) == bf16);
+            ck_assert_int_eq(m->step_precision, bf16 ? SR_STEP_BF16X3 : SR_STEP_FP32);
         }
         enum { users = 37, steps = 12 };
         state_block fast, ref;
@@ -143,7 +147,8 @@ START_TEST(step_and_user_vectors_match_reference) {
                 for (size_t e = 0; e < 16; e++) worst = max_error(worst, fabs(u_fast[u * 16 + e] - u_ref[e]));
             }
         }
-        ck_assert_double_le(worst, 2e-5);
+        if (k >= 18) fprintf(stderr, "step bf16x3 (AMX %d): max error %.2e\n", m->step_u_bf16 != NULL, worst);
+        ck_assert_double_le(worst, k < 18 ? 2e-5 : 3e-5);
         sr_model_workspace_free(ws);
         states_free(&fast), states_free(&ref);
         sr_model_free(m);
@@ -180,6 +185,56 @@ START_TEST(gemm_rows_matches_loops) {
         for (size_t b = 0; b < B; b++) /* the columns past N are not written */
             for (size_t n = N; n < ldc; n++) ck_assert_float_eq(c[b * ldc + n], ref[b * ldc + n]);
         free(a), free(w), free(c), free(ref), free(rows);
+    }
+}
+END_TEST
+
+/* The AMX kernel and its plain fallback against double sums, within the
+ * split-bf16 bound relative to the sum of |terms|; rows past 16 and not a
+ * multiple of it; a column slice (n0) of a wider W, as the GRU's two products
+ * take; and the columns past N untouched. */
+START_TEST(gemm_rows_amx_matches_loops) {
+    bool amx = gemm_amx_usable(64, 64);
+    if (!amx) fprintf(stderr, "test_model_serving: no AMX here: only the plain bf16 loop runs\n");
+    static const size_t shapes[][4] = {/* B, K, N, n0 */ {1, 64, 64, 0},   {17, 64, 128, 0},
+                                       {256, 64, 64, 128}, {33, 32, 32, 32}, {5, 96, 64, 64}};
+    sr_rng rng = {5};
+    for (int kernel = 0; kernel < 2; kernel++) {
+        if (kernel == 0 && !amx) continue;
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+            size_t B = shapes[s][0], K = shapes[s][1], N = shapes[s][2], n0 = shapes[s][3];
+            size_t ldw = n0 + N + 32, ldc = N + 16;
+            float *a = malloc(B * K * sizeof *a), *w = malloc(K * ldw * sizeof *w);
+            float *c = malloc(B * ldc * sizeof *c), *ref = malloc(B * ldc * sizeof *ref);
+            const float **rows = malloc(B * sizeof *rows);
+            uint16_t *scratch = malloc(32 * K * sizeof *scratch);
+            for (size_t i = 0; i < B * K; i++) a[i] = 2.0f * sr_rng_float(&rng) - 1.0f;
+            for (size_t i = 0; i < K * ldw; i++) w[i] = 2.0f * sr_rng_float(&rng) - 1.0f;
+            for (size_t i = 0; i < B * ldc; i++) c[i] = ref[i] = 2.0f * sr_rng_float(&rng) - 1.0f;
+            for (size_t b = 0; b < B; b++) rows[b] = a + (B - 1 - b) * K;
+            gemm_amx_weights packed;
+            sr_error err;
+            ck_assert_int_eq(gemm_amx_pack(&packed, w, ldw, K, n0 + N, &err), SR_OK);
+            if (kernel == 0)
+                gemm_rows_amx(c, ldc, rows, &packed, n0, B, N, scratch);
+            else
+                gemm_rows_bf16_plain(c, ldc, rows, &packed, n0, B, N);
+            double worst = 0;
+            for (size_t b = 0; b < B; b++)
+                for (size_t n = 0; n < N; n++) {
+                    double sum = ref[b * ldc + n], magnitude = fabs(sum);
+                    for (size_t k = 0; k < K; k++) {
+                        double term = (double)rows[b][k] * w[k * ldw + n0 + n];
+                        sum += term, magnitude += fabs(term);
+                    }
+                    worst = max_error(worst, fabs(c[b * ldc + n] - sum) / magnitude);
+                }
+            ck_assert_double_le(worst, 2e-5);
+            for (size_t b = 0; b < B; b++)
+                for (size_t n = N; n < ldc; n++) ck_assert_float_eq(c[b * ldc + n], ref[b * ldc + n]);
+            gemm_amx_free(&packed);
+            free(a), free(w), free(c), free(ref), free(rows), free(scratch);
+        }
     }
 }
 END_TEST
@@ -339,6 +394,7 @@ Suite *test_suite(void) {
     tcase_add_test(tc, gates_match_libm);
     tcase_add_test(tc, step_and_user_vectors_match_reference);
     tcase_add_test(tc, gemm_rows_matches_loops);
+    tcase_add_test(tc, gemm_rows_amx_matches_loops);
     tcase_add_test(tc, score_is_dot_plus_bias);
     tcase_add_test(tc, topn_matches_full_sort);
     tcase_add_test(tc, sequence_user_vectors_match_stepping);

@@ -39,6 +39,7 @@ struct eval_config {
     const char *negatives_file;
     uint64_t seed;
     int baseline_pop;              /* 1 pop, 2 pop-all */
+    int step_precision;            /* -1: training's arithmetic; else as the worker prepares */
     sr_bad_line_policy on_bad_line;
 };
 
@@ -81,6 +82,9 @@ static void print_help(FILE *out) {
         "  --mask-repeated-target  full ranking as S3-Rec's code: a target that repeats\n"
         "                          a history item is masked too (always a miss)\n"
         "  --batch N               users per scoring call (default 256)\n"
+        "  --step-precision P      step as a worker does with step.precision=P (fp32 or\n"
+        "                          bf16x3: its step table and in-place kernels); default:\n"
+        "                          the arithmetic training uses\n"
         "  --on-bad-line POLICY    fail (default) or skip bad lines of the input\n"
         "  --log-level LEVEL       debug, info (default), warn, error\n"
         "  -h, --help              this text\n\n"
@@ -111,7 +115,7 @@ static int usage_error(const char *fmt, ...) {
 enum {
     OPT_MODEL = 256, OPT_INPUT, OPT_FORMAT, OPT_PROTOCOL, OPT_NEGATIVES, OPT_SAMPLER,
     OPT_NEGATIVES_FILE, OPT_SEED, OPT_SPLIT, OPT_BASELINE, OPT_TIES, OPT_MASK_REPEATED, OPT_BATCH,
-    OPT_BAD_LINE, OPT_LOG_LEVEL,
+    OPT_BAD_LINE, OPT_LOG_LEVEL, OPT_STEP_PRECISION,
 };
 
 static const struct option long_options[] = {
@@ -130,6 +134,7 @@ static const struct option long_options[] = {
     {"batch", required_argument, NULL, OPT_BATCH},
     {"on-bad-line", required_argument, NULL, OPT_BAD_LINE},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"step-precision", required_argument, NULL, OPT_STEP_PRECISION},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -179,6 +184,9 @@ static int parse_word(int opt, const char *arg, struct eval_config *cfg) {
         if (!sr_cli_named("eval", "--log-level", sr_log_level_parse(arg), arg, &v)) return 0;
         sr_log_set_level((sr_log_level)v);
         return 1;
+    case OPT_STEP_PRECISION:
+        return sr_cli_named("eval", "--step-precision", sr_step_precision_parse(arg), arg,
+                            &cfg->step_precision);
     default: return 0;
     }
 }
@@ -307,6 +315,17 @@ static sr_status evaluate(const struct eval_config *cfg, const sr_dataset *data,
     sr_status s = sr_model_load_file(cfg->model_path, &model, NULL, err);
     if (s != SR_OK) return s;
     *model_version = model->version;
+    if (cfg->step_precision >= 0) {
+        /* As the worker's default step.table.max.mb (256). */
+        s = sr_model_prepare_step_table(model, (size_t)256 << 20,
+                                        (sr_step_precision)cfg->step_precision, err);
+        if (s != SR_OK) {
+            sr_model_free(model);
+            return s;
+        }
+        sr_log(SR_LOG_INFO, "eval", "stepping as a worker with step.precision=%s",
+               sr_step_precision_name(model->step_precision));
+    }
     sr_eval_model_scorer *scorer;
     s = sr_eval_model_scorer_new(model, &data->vocab, cfg->eval.batch, &scorer, err);
     if (s == SR_OK) {
@@ -322,7 +341,8 @@ static sr_status evaluate(const struct eval_config *cfg, const sr_dataset *data,
 }
 
 int sr_cmd_eval(int argc, char **argv) {
-    struct eval_config cfg = {.negatives = 99, .seed = 12345, .on_bad_line = SR_BAD_LINE_FAIL};
+    struct eval_config cfg = {.negatives = 99, .seed = 12345, .on_bad_line = SR_BAD_LINE_FAIL,
+                              .step_precision = -1};
     sr_eval_options_init(&cfg.eval);
     sr_log_set_level(SR_LOG_INFO);
     int rc = parse_options(argc, argv, &cfg);

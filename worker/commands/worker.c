@@ -17,6 +17,8 @@ extern char **environ;
 
 static const char *const wire_formats[] = {"registry", "plain", NULL};
 static const char *const swap_policies[] = {"recompute", "keep", NULL};
+/* In sr_step_precision order. */
+static const char *const step_precisions[] = {"fp32", "bf16x3", NULL};
 static const char *const guarantees[] = {"at_least_once", "exactly_once", NULL};
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 
@@ -60,6 +62,9 @@ static const sr_option_def worker_options[] = {
     {"step.table.max.mb", SR_OPT_INT, "256", .min = 0, .max = 1048576,
      .help = "memory for the model's per-item input table, which saves a GEMM per step "
              "(a larger catalogue steps without it; 0: never)"},
+    {"step.precision", SR_OPT_ENUM, "bf16x3", .choices = step_precisions,
+     .help = "the recurrent products: bf16x3 (on AMX, split bfloat16: relative error "
+             "~1e-5; fp32 on CPUs without AMX) or fp32 (as training computes them)"},
     {"score.enabled", SR_OPT_BOOL, "true",
      .help = "publish recommendations (false: only step user states)"},
     {"score.after.events", SR_OPT_INT, "1", .min = 0, .max = 1000000,
@@ -153,6 +158,7 @@ static void options_from(const sr_config *cfg, sr_worker_options *o) {
     s->idle_expiry_ms = sr_config_int(cfg, "state.idle.expiry.ms");
     s->batch = (uint32_t)sr_config_int(cfg, "step.batch");
     s->step_table_max_bytes = (size_t)sr_config_int(cfg, "step.table.max.mb") << 20;
+    s->step_precision = (sr_step_precision)sr_config_enum(cfg, "step.precision");
     s->scoring = sr_config_bool(cfg, "score.enabled");
     s->score_after_events = (uint32_t)sr_config_int(cfg, "score.after.events");
     s->score_max_delay_ms = sr_config_int(cfg, "score.max.delay.ms");

@@ -14,8 +14,8 @@ void elman_cell_step(float *h, float *xg, const float *h_prev, const float *cell
     sr_tanh_fast(h, xg, B * H);
 }
 
-void elman_cell_step_rows(float *const *h, float *xg, const float *u_t, size_t B, size_t H) {
-    gemm_rows(xg, H, (const float *const *)h, u_t, H, B, H, H);
+void elman_cell_step_rows(float *const *h, float *xg, const step_weights *w, size_t B, size_t H) {
+    step_product(xg, H, (const float *const *)h, w, 0, B, H, H);
     for (size_t b = 0; b < B; b++) sr_tanh_fast(h[b], xg + b * H, H);
 }
 

@@ -98,3 +98,11 @@ void gemm_rows(float *c, size_t ldc, const float *const *a, const float *wt, siz
         for (size_t k = 0; k < K; k++)
             for (size_t n = 0; n < N; n++) c[b * ldc + n] += a[b][k] * wt[k * ldw + n];
 }
+
+void step_product(float *c, size_t ldc, const float *const *a, const step_weights *w, size_t n0,
+                  size_t B, size_t K, size_t N) {
+    if (w->bf16)
+        gemm_rows_amx(c, ldc, a, w->bf16, n0, B, N, w->scratch);
+    else
+        gemm_rows(c, ldc, a, w->u_t + n0, w->ldw, B, K, N);
+}

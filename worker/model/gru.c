@@ -6,8 +6,8 @@
  * whole block, linear.c); a step adds the h side with two GEMMs (U_z|U_r stacked,
  * then U_h on r * h) straight into the gate block, then applies the gates.
  * Training and the worker's step share the gate code (the worker's in-place
- * step, gru_cell_step_rows, only takes its products from gemm_rows.c), so
- * both see the same numbers.
+ * step, gru_cell_step_rows, only takes its products from gemm_rows.c, or
+ * gemm_rows_amx.c when it runs in bf16), so in fp32 both see the same numbers.
  */
 #include <cblas.h>
 #include <string.h>
@@ -40,11 +40,11 @@ void gru_cell_step(float *h, float *gates, float *rh, const float *h_prev, const
 }
 
 void gru_cell_step_rows(float *const *h, float *gates, float *rh, const float *const *rh_rows,
-                        const float *u_t, size_t B, size_t H) {
+                        const step_weights *w, size_t B, size_t H) {
     const size_t G = 3 * H;
-    gemm_rows(gates, G, (const float *const *)h, u_t, G, B, H, 2 * H);
+    step_product(gates, G, (const float *const *)h, w, 0, B, H, 2 * H);
     for (size_t b = 0; b < B; b++) reset_gate(gates + b * G, rh + b * H, h[b], H);
-    gemm_rows(gates + 2 * H, G, rh_rows, u_t + 2 * H, G, B, H, H);
+    step_product(gates + 2 * H, G, rh_rows, w, 2 * H, B, H, H);
     for (size_t b = 0; b < B; b++) update_gate(gates + b * G, h[b], h[b], H);
 }
 

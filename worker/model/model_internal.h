@@ -120,14 +120,6 @@ void elman_forward(float *hs, float *xg, const float *h0, const float *cell_u, s
 void elman_backward(float *d_xg, float *d_h0, float *d_cell_u, float *dhs, const float *h0,
                     const float *hs, const float *cell_u, size_t L, size_t B, size_t H);
 
-/* The serving step in place: B users' hidden rows h[b] (H floats each, where
- * the store keeps them) are read and overwritten; gates (B x G*H) hold the x
- * side on entry; u_t (H x G*H) is cell_u transposed (sr_model_prepare_step_table);
- * rh (B x H) scratch with rh_rows[b] = rh + b * H. Same arithmetic as
- * gru_cell_step / elman_cell_step, without gathering the states. */
-void gru_cell_step_rows(float *const *h, float *gates, float *rh, const float *const *rh_rows,
-                        const float *u_t, size_t B, size_t H);
-void elman_cell_step_rows(float *const *h, float *xg, const float *u_t, size_t B, size_t H);
 
 /* ---- gemm_rows.c: C (B x N, row stride ldc) += A W, A's rows a[b] (K floats
  * each), W given transposed as K rows of stride ldw. gemm_rows_usable(N): the
@@ -136,6 +128,47 @@ void elman_cell_step_rows(float *const *h, float *xg, const float *u_t, size_t B
 bool gemm_rows_usable(size_t n);
 void gemm_rows(float *c, size_t ldc, const float *const *a, const float *wt, size_t ldw,
                size_t B, size_t K, size_t N);
+
+/* ---- gemm_rows_amx.c: gemm_rows on the AMX tile unit, A and W each split in
+ * two bfloat16 parts (relative error about 1e-5). W (K x N, given transposed
+ * as for gemm_rows) is packed once; gemm_rows_amx: C (B x N) += A W[:, n0 ..
+ * n0 + N), scratch 32 x K uint16; gemm_rows_bf16_plain: the same arithmetic
+ * in plain loops (its fallback without AMX, and the tests' reference).
+ * gemm_amx_usable(K, N): the tile unit runs it here. */
+typedef struct gemm_amx_weights {
+    uint16_t *hi, *lo; /* K/2 rows of N pairs each */
+    size_t k, n;
+} gemm_amx_weights;
+bool gemm_amx_usable(size_t k, size_t n);
+sr_status gemm_amx_pack(gemm_amx_weights *w, const float *wt, size_t ldw, size_t K, size_t N,
+                        sr_error *err);
+void gemm_amx_free(gemm_amx_weights *w);
+void gemm_rows_amx(float *c, size_t ldc, const float *const *a, const gemm_amx_weights *w,
+                   size_t n0, size_t B, size_t N, uint16_t *scratch);
+void gemm_rows_bf16_plain(float *c, size_t ldc, const float *const *a, const gemm_amx_weights *w,
+                          size_t n0, size_t B, size_t N);
+
+/* The h-side weights of the in-place step (sr_model_prepare_step_table): U
+ * transposed in float (u_t, H x ldw, ldw = G*H), or packed in bfloat16 (bf16,
+ * with 32 x H uint16 of scratch). step_product: C (B x N) += A U_t[:, n0 ..
+ * n0 + N), A's rows a[b] (K floats) where the store keeps them. */
+typedef struct {
+    const float *u_t;
+    size_t ldw;
+    const gemm_amx_weights *bf16;
+    uint16_t *scratch;
+} step_weights;
+void step_product(float *c, size_t ldc, const float *const *a, const step_weights *w, size_t n0,
+                  size_t B, size_t K, size_t N);
+
+/* The serving step in place: B users' hidden rows h[b] (H floats each, where
+ * the store keeps them) are read and overwritten; gates (B x G*H) hold the x
+ * side on entry; rh (B x H) scratch with rh_rows[b] = rh + b * H. Same
+ * arithmetic as gru_cell_step / elman_cell_step (in fp32), without gathering
+ * the states. */
+void gru_cell_step_rows(float *const *h, float *gates, float *rh, const float *const *rh_rows,
+                        const step_weights *w, size_t B, size_t H);
+void elman_cell_step_rows(float *const *h, float *xg, const step_weights *w, size_t B, size_t H);
 
 /* ---- attention.c: dot-product attention over a window of the last T steps ---- */
 

@@ -123,6 +123,8 @@ void sr_model_free(sr_model *model) {
     sr_vocab_free(&model->vocab);
     free(model->data);
     free(model->step_item_table), free(model->step_type_table), free(model->step_u_t);
+    if (model->step_u_bf16) gemm_amx_free(model->step_u_bf16);
+    free(model->step_u_bf16);
     free(model);
 }
 

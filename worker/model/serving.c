@@ -34,6 +34,7 @@ struct sr_model_workspace {
     const float **keys; /* T */
     float **h_rows;  /* B: the users' hidden rows, for the in-place step */
     const float **rh_rows; /* B: rh + b * H */
+    uint16_t *bf16;  /* 32 x H: gemm_rows_amx's rows */
 };
 
 sr_status sr_model_workspace_new(const sr_model_config *c, size_t max_batch,
@@ -59,8 +60,9 @@ sr_status sr_model_workspace_new(const sr_model_config *c, size_t max_batch,
     w->keys = malloc(c->window * sizeof *w->keys);
     w->h_rows = malloc(B * sizeof *w->h_rows);
     w->rh_rows = malloc(B * sizeof *w->rh_rows);
+    w->bf16 = malloc(32 * H * sizeof *w->bf16);
     if (!w->x || !w->gates || !w->h_prev || !w->h_new || !w->rh || !w->q || !w->hc ||
-        !w->alpha || !w->keys || !w->h_rows || !w->rh_rows) {
+        !w->alpha || !w->keys || !w->h_rows || !w->rh_rows || !w->bf16) {
         sr_model_workspace_free(w);
         return sr_fail(err, SR_ERR_NOMEM, "workspace: out of memory for a batch of %zu", B);
     }
@@ -73,10 +75,43 @@ void sr_model_workspace_free(sr_model_workspace *w) {
     if (!w) return;
     free(w->x), free(w->gates), free(w->h_prev), free(w->h_new), free(w->rh), free(w->q);
     free(w->hc), free(w->alpha), free(w->keys), free(w->h_rows), free(w->rh_rows);
+    free(w->bf16);
     free(w);
 }
 
-sr_status sr_model_prepare_step_table(sr_model *model, size_t max_bytes, sr_error *err) {
+int sr_step_precision_parse(const char *name) {
+    for (int p = SR_STEP_FP32; p <= SR_STEP_BF16X3; p++)
+        if (strcmp(name, sr_step_precision_name((sr_step_precision)p)) == 0) return p;
+    return -1;
+}
+
+const char *sr_step_precision_name(sr_step_precision precision) {
+    switch (precision) {
+    case SR_STEP_BF16X3: return "bf16x3";
+    default: return "fp32";
+    }
+}
+
+/* U packed in bfloat16 for the AMX step, if asked for and this CPU has it. */
+static sr_status prepare_bf16(sr_model *model, sr_step_precision precision, sr_error *err) {
+    size_t H = model->config.hidden_dim, GH = sr_model_gate_count(&model->config) * H;
+    if (precision == SR_STEP_FP32 || model->step_u_bf16 || !model->step_u_t ||
+        !gemm_amx_usable(H, H))
+        return SR_OK;
+    gemm_amx_weights *packed = malloc(sizeof *packed);
+    if (!packed) return sr_fail(err, SR_ERR_NOMEM, "step table: out of memory");
+    sr_status status = gemm_amx_pack(packed, model->step_u_t, GH, H, GH, err);
+    if (status != SR_OK) {
+        free(packed);
+        return status;
+    }
+    model->step_u_bf16 = packed;
+    model->step_precision = precision;
+    return SR_OK;
+}
+
+sr_status sr_model_prepare_step_table(sr_model *model, size_t max_bytes,
+                                      sr_step_precision precision, sr_error *err) {
     const sr_model_config *c = &model->config;
     size_t V = c->item_count, E = c->embed_dim, H = c->hidden_dim;
     size_t GH = sr_model_gate_count(c) * H;
@@ -87,6 +122,8 @@ sr_status sr_model_prepare_step_table(sr_model *model, size_t max_bytes, sr_erro
             for (size_t k = 0; k < H; k++) u_t[k * GH + n] = model->t.cell_u[n * H + k];
         model->step_u_t = u_t;
     }
+    sr_status status = prepare_bf16(model, precision, err);
+    if (status != SR_OK) return status;
     if (model->step_item_table || V == 0 || V * GH * sizeof(float) > max_bytes) return SR_OK;
     float *items = malloc(V * GH * sizeof *items);
     float *types = malloc(SR_EVENT_TYPE_COUNT * GH * sizeof *types);
@@ -146,10 +183,12 @@ void sr_model_step_batch(const sr_model *model, size_t batch, const int32_t *row
     }
     if (model->step_u_t) { /* in place, where the store keeps the states */
         for (size_t b = 0; b < B; b++) ws->h_rows[b] = states[b]->hidden;
+        step_weights w = {.u_t = model->step_u_t, .ldw = G * H, .bf16 = model->step_u_bf16,
+                          .scratch = ws->bf16};
         if (c->cell == SR_CELL_GRU)
-            gru_cell_step_rows(ws->h_rows, ws->gates, ws->rh, ws->rh_rows, model->step_u_t, B, H);
+            gru_cell_step_rows(ws->h_rows, ws->gates, ws->rh, ws->rh_rows, &w, B, H);
         else
-            elman_cell_step_rows(ws->h_rows, ws->gates, model->step_u_t, B, H);
+            elman_cell_step_rows(ws->h_rows, ws->gates, &w, B, H);
         for (size_t b = 0; b < B; b++)
             ring_push(c, states[b], rows[b], types[b], states[b]->hidden);
         return;

@@ -188,7 +188,8 @@ sr_status sr_serving_set_model(sr_serving *sv, sr_model *model, sr_swap_report *
     sr_status status = sr_serving_step(sv, err);
     double started = sr_monotonic_seconds();
     if (status == SR_OK)
-        status = sr_model_prepare_step_table(model, sv->config.step_table_max_bytes, err);
+        status = sr_model_prepare_step_table(model, sv->config.step_table_max_bytes,
+                                             sv->config.step_precision, err);
     if (status != SR_OK) {
         sr_model_free(model);
         return status;

@@ -33,7 +33,8 @@ static void load_latest(model_loader *l) {
     sr_error err;
     sr_status status = sr_model_load_buffer(release->bytes, release->len, &model, NULL, &err);
     if (status == SR_OK) {
-        status = sr_model_prepare_step_table(model, l->options.step_table_max_bytes, &err);
+        status = sr_model_prepare_step_table(model, l->options.step_table_max_bytes,
+                                             l->options.step_precision, &err);
         if (status != SR_OK) sr_model_free(model);
     }
     if (status != SR_OK) {

@@ -30,6 +30,7 @@ typedef struct model_loader_options {
     const sr_kafka_settings *settings;  /* the user's consumer settings; may be NULL */
     int catch_up_timeout_ms;
     size_t step_table_max_bytes;        /* built here, off the processing thread */
+    sr_step_precision step_precision;
 } model_loader_options;
 
 typedef struct model_loader_status {

@@ -443,9 +443,16 @@ static sr_status swap_in(worker *w, sr_model *model, sr_error *err) {
     sr_status status = sr_serving_set_model(w->serving, model, &report, err);
     if (status != SR_OK) return sr_error_wrap(err, status, "serving model %" PRId64, version);
     if (report.previous_version) worker_metrics_swap(w->metrics, report.pause_seconds); /* a swap, not the first */
-    sr_log(SR_LOG_INFO, "worker", "serving model %" PRId64 " (was %" PRId64 "): swap paused %.3f ms%s",
+    sr_step_precision asked = w->o->serving.step_precision;
+    sr_step_precision runs = sr_serving_model(w->serving)->step_precision;
+    sr_log(SR_LOG_INFO, "worker", "serving model %" PRId64 " (was %" PRId64 "): swap paused %.3f ms%s; "
+           "steps in %s%s",
            report.version, report.previous_version, report.pause_seconds * 1000.0,
-           report.states_reset ? "; user states restart (another state shape)" : "");
+           report.states_reset ? "; user states restart (another state shape)" : "",
+           sr_step_precision_name(runs),
+           runs != asked ? " (step.precision asks for more than this CPU or model has: AMX, "
+                           "a hidden size that is a multiple of 32)"
+                         : "");
     return SR_OK;
 }
 
@@ -656,7 +663,8 @@ static sr_status start(worker *w, sr_error *err) {
         model_loader_options lo = {.bootstrap = o->bootstrap, .topic = o->models_topic,
                                    .settings = o->consumer_settings,
                                    .catch_up_timeout_ms = o->model_catch_up_timeout_ms,
-                                   .step_table_max_bytes = o->serving.step_table_max_bytes};
+                                   .step_table_max_bytes = o->serving.step_table_max_bytes,
+                                   .step_precision = o->serving.step_precision};
         status = model_loader_start(&lo, &w->loader, err);
     }
     if (status == SR_OK) {
