@@ -2,7 +2,8 @@
 # not run): a scratch dir removed on exit with every process started, a log
 # line prefix, and waiting for a worker's metrics port.
 #
-#   bench_setup NAME       sets work, started_pids, log(), the EXIT trap
+#   bench_setup NAME       sets work, started_pids, log(), the EXIT trap (which
+#                          removes work unless STREAMREC_KEEP_WORK is set)
 #   wait_worker_port NAME  worker_pid started with --http-port 0 and its log in
 #                          $work/NAME.log: sets worker_port, or exits 1
 
@@ -16,7 +17,7 @@ bench_setup() {
 bench_cleanup() {
   local pid
   for pid in "${started_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
+  if [ -n "${STREAMREC_KEEP_WORK:-}" ]; then log "kept $work (STREAMREC_KEEP_WORK)"; else rm -rf "$work"; fi
 }
 
 log() { echo "$bench_name bench: $*" >&2; }

@@ -28,6 +28,8 @@ struct stream_consumer {
     int32_t position_count;
     int assigned;
     uint64_t deferred_commits;
+    sr_status commit_failure;   /* an asynchronous commit's refusal, reported by the next commit */
+    sr_error commit_failure_error;
 };
 
 static partition_position *position_of(stream_consumer *c, int32_t partition) {
@@ -208,28 +210,22 @@ rd_kafka_consumer_group_metadata_t *stream_consumer_group_metadata(stream_consum
     return rd_kafka_consumer_group_metadata(c->rk);
 }
 
-sr_status stream_consumer_commit(stream_consumer *c, int *committed, sr_error *err) {
-    *committed = 0;
-    rd_kafka_topic_partition_list_t *list = stream_consumer_pending_offsets(c);
-    if (!list) return sr_fail(err, SR_ERR_NOMEM, "committing offsets: out of memory");
-    rd_kafka_resp_err_t code = RD_KAFKA_RESP_ERR_NO_ERROR;
-    if (list->cnt) code = rd_kafka_commit(c->rk, list, 0);
-    if (code == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        stream_consumer_offsets_committed(c, list);
-        *committed = list->cnt;
-    }
-    rd_kafka_topic_partition_list_destroy(list);
+/* What a commit's result means, for a synchronous and an asynchronous one
+ * alike: committed offsets are marked; a group that is moving partitions is
+ * no reason to stop (the revocation that follows commits what is still ours,
+ * and what is not is processed again by its new owner: at-least-once). */
+static sr_status commit_result(stream_consumer *c, rd_kafka_resp_err_t code,
+                               const rd_kafka_topic_partition_list_t *offsets, sr_error *err) {
     switch (code) {
     case RD_KAFKA_RESP_ERR_NO_ERROR:
+        stream_consumer_offsets_committed(c, offsets);
+        return SR_OK;
     case RD_KAFKA_RESP_ERR__NO_OFFSET:
         return SR_OK;
     case RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS:
     case RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION:
     case RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID:
     case RD_KAFKA_RESP_ERR__ASSIGNMENT_LOST:
-        /* The group is moving partitions: the revocation that follows commits
-         * what is still ours, and what is not is processed again by its new
-         * owner (at-least-once). Not a reason to stop. */
         c->deferred_commits++;
         sr_log(SR_LOG_INFO, "consumer", "commit deferred: %s", rd_kafka_err2str(code));
         return SR_OK;
@@ -237,6 +233,39 @@ sr_status stream_consumer_commit(stream_consumer *c, int *committed, sr_error *e
         return sr_fail(err, SR_ERR_KAFKA, "committing offsets of %s: %s", c->options.topic,
                        rd_kafka_err2str(code));
     }
+}
+
+/* An asynchronous commit's result, served by the consume calls. */
+static void on_commit_sent(rd_kafka_t *rk, rd_kafka_resp_err_t code,
+                           rd_kafka_topic_partition_list_t *offsets, void *opaque) {
+    (void)rk;
+    stream_consumer *c = opaque;
+    sr_error err;
+    if (commit_result(c, code, offsets, &err) != SR_OK && c->commit_failure == SR_OK) {
+        c->commit_failure = err.status;
+        c->commit_failure_error = err;
+    }
+}
+
+sr_status stream_consumer_commit(stream_consumer *c, bool wait, int *committed, sr_error *err) {
+    *committed = 0;
+    if (c->commit_failure != SR_OK) {
+        *err = c->commit_failure_error;
+        return c->commit_failure;
+    }
+    rd_kafka_topic_partition_list_t *list = stream_consumer_pending_offsets(c);
+    if (!list) return sr_fail(err, SR_ERR_NOMEM, "committing offsets: out of memory");
+    sr_status status = SR_OK;
+    if (list->cnt && wait) {
+        status = commit_result(c, rd_kafka_commit(c->rk, list, 0), list, err);
+    } else if (list->cnt) {
+        /* The result comes back on the consumer's queue (on_commit_sent). */
+        rd_kafka_resp_err_t code = rd_kafka_commit_queue(c->rk, list, c->queue, on_commit_sent, c);
+        if (code != RD_KAFKA_RESP_ERR_NO_ERROR) status = commit_result(c, code, list, err);
+    }
+    if (status == SR_OK) *committed = list->cnt;
+    rd_kafka_topic_partition_list_destroy(list);
+    return status;
 }
 
 sr_status stream_consumer_rewind(stream_consumer *c, int32_t *partitions, size_t *n,

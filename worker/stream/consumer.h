@@ -71,9 +71,12 @@ int stream_consumer_assigned_count(const stream_consumer *c);
 /* Marks records up to and including offset of partition as processed. */
 void stream_consumer_processed(stream_consumer *c, int32_t partition, int64_t offset);
 
-/* Commits the processed offsets (synchronously); *committed counts the
- * partitions whose offsets moved. Nothing to commit is not an error. */
-sr_status stream_consumer_commit(stream_consumer *c, int *committed, sr_error *err);
+/* Commits the processed offsets; *committed counts the partitions whose
+ * offsets were sent. wait: until the group coordinator answers; otherwise the
+ * commit is sent and its result arrives with a later consume call (a refusal
+ * is then returned by the next stream_consumer_commit). Nothing to commit is
+ * not an error. */
+sr_status stream_consumer_commit(stream_consumer *c, bool wait, int *committed, sr_error *err);
 
 /* For a transaction (exactly-once): the processed offsets not yet committed
  * (a list the caller destroys; NULL when out of memory), then, once the
