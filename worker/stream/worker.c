@@ -446,16 +446,15 @@ static sr_status swap_in(worker *w, sr_model *model, sr_error *err) {
     sr_status status = sr_serving_set_model(w->serving, model, &report, err);
     if (status != SR_OK) return sr_error_wrap(err, status, "serving model %" PRId64, version);
     if (report.previous_version) worker_metrics_swap(w->metrics, report.pause_seconds); /* a swap, not the first */
+    sr_log(SR_LOG_INFO, "worker", "serving model %" PRId64 " (was %" PRId64 "): swap paused %.3f ms%s",
+           report.version, report.previous_version, report.pause_seconds * 1000.0,
+           report.states_reset ? "; user states restart (another state shape)" : "");
     sr_step_precision asked = w->o->serving.step_precision;
     sr_step_precision runs = sr_serving_model(w->serving)->step_precision;
-    sr_log(SR_LOG_INFO, "worker", "serving model %" PRId64 " (was %" PRId64 "): swap paused %.3f ms%s; "
-           "steps in %s%s",
-           report.version, report.previous_version, report.pause_seconds * 1000.0,
-           report.states_reset ? "; user states restart (another state shape)" : "",
+    /* Not a warning: bf16x3 is the default, fp32 its documented fallback. */
+    sr_log(SR_LOG_INFO, "worker", "model %" PRId64 " steps in %s%s", report.version,
            sr_step_precision_name(runs),
-           runs != asked ? " (step.precision asks for more than this CPU or model has: AMX, "
-                           "a hidden size that is a multiple of 32)"
-                         : "");
+           runs != asked ? " (bf16x3 needs AMX and a hidden size that is a multiple of 32)" : "");
     return SR_OK;
 }
 
