@@ -201,6 +201,8 @@ void gemm_rows_amx(float *c, size_t ldc, const float *const *a, const gemm_amx_w
         rows_amx(c, ldc, a, w, n0, B, N, scratch);
         return;
     }
+#else
+    (void)scratch;
 #endif
     gemm_rows_bf16_plain(c, ldc, a, w, n0, B, N);
 }
