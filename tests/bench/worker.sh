@@ -3,8 +3,8 @@
 # in one run, on the real broker, on one pre-filled topic.
 #
 #   tests/bench/worker.sh [--users U] [--events N] [--items V] [--score-after K]
-#                         [--latency-seconds S] [--no-python]
-#   (defaults 1000000, 5000000, 12000, 10, 30)
+#                         [--latency-seconds S] [--repeat R] [--no-python]
+#   (defaults 1000000, 5000000, 12000, 10, 30, 3)
 #
 # Needs a broker in $STREAMREC_BOOTSTRAP (tests/bench/run starts one) and the
 # Release build in build/ (tests/bench/run builds it). Creates the Python venv
@@ -22,9 +22,12 @@
 #      attention, tied embeddings, the ids 1..V), also as .npz for the peer;
 #   2. consume-only: build/bench/bench_consume_only, librdkafka reading the
 #      topic to its end and touching each payload: the Kafka limit for one
-#      core (also once unpinned, for information);
+#      core, R times (also once unpinned, for information);
 #   3. an idle worker (no event: an empty topic) for the memory baseline, then
-#      the worker with scoring off (--score-enabled false);
+#      the worker with scoring off (--score-enabled false), R times. This
+#      machine's rates move by 10-20 % from run to run (2 cores, shared), so
+#      the cheap runs are repeated and their medians make the headline and
+#      its ratios; every run is in the JSON;
 #   4. the Python peer (tests/bench/worker_peer.py), scoring off, then every K;
 #   5. the worker scoring every K events per user (--score-after-events K
 #      --score-min-interval-ms 0; a user's first event is scored too: the
@@ -106,6 +109,7 @@ items=12000
 score_after=10
 latency_seconds=30
 python_runs=1
+repeat=3
 while [ $# -gt 0 ]; do
   case "$1" in
   --users) users=$2; shift 2 ;;
@@ -113,12 +117,13 @@ while [ $# -gt 0 ]; do
   --items) items=$2; shift 2 ;;
   --score-after) score_after=$2; shift 2 ;;
   --latency-seconds) latency_seconds=$2; shift 2 ;;
+  --repeat) repeat=$2; shift 2 ;;
   --no-python) python_runs=0; shift ;;
   -h|--help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
   *) echo "worker.sh: unknown argument '$1'; see --help" >&2; exit 2 ;;
   esac
 done
-for n in "$users" "$events" "$items" "$score_after" "$latency_seconds"; do
+for n in "$users" "$events" "$items" "$score_after" "$latency_seconds" "$repeat"; do
   [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "worker.sh: '$n' is not a positive number" >&2; exit 2; }
 done
 [ -n "${STREAMREC_BOOTSTRAP:-}" ] ||
@@ -314,11 +319,13 @@ build/bench/bench_make_model --out "$work/model.srm" --npz "$work/model.npz" --i
 
 # ---- 2. consume-only ----
 
-taskset -c "$core" build/bench/bench_consume_only --bootstrap "$bootstrap" --topic "$events_topic" \
-  --events "$events" --group "bench-consume-$id" 2>/dev/null | tail -n 1 >"$work/consume.json"
+for r in $(seq 1 "$repeat"); do
+  taskset -c "$core" build/bench/bench_consume_only --bootstrap "$bootstrap" --topic "$events_topic" \
+    --events "$events" --group "bench-consume-$r-$id" 2>/dev/null | tail -n 1 >"$work/consume$r.json"
+done
 build/bench/bench_consume_only --bootstrap "$bootstrap" --topic "$events_topic" \
   --events "$events" --group "bench-consume-unpinned-$id" 2>/dev/null | tail -n 1 >"$work/consume_unpinned.json"
-log "consume-only: $(field "$work/consume.json" events_per_s) events/s on one core" \
+log "consume-only: $(for r in $(seq 1 "$repeat"); do field "$work/consume$r.json" events_per_s; done | paste -sd' ') events/s on one core" \
     "($(field "$work/consume_unpinned.json" events_per_s) unpinned)"
 
 # ---- 3. the worker, scoring off ----
@@ -339,6 +346,13 @@ stop_worker off
 log "worker, scoring off: $(field "$work/off.json" events_per_s) events/s," \
     "$(field "$work/off.json" users) users; bytes per user: $(field "$work/off.json" state_bytes_per_user)" \
     "in the store, $(field "$work/off.json" resident_growth_per_user) resident growth"
+# The repeats: the rate only (the memory figures are the first run's).
+for r in $(seq 2 "$repeat"); do
+  start_worker "off$r" "$events_topic" --score-enabled false
+  poll "off$r" "off$r" "$events"
+  stop_worker "off$r"
+  log "worker, scoring off, run $r: $(field "$work/off$r.json" events_per_s) events/s"
+done
 
 # ---- 4. the Python peer ----
 
@@ -401,12 +415,16 @@ log "latency after the first $warmup_ms ms: p50 $(field "$work/latency.json" ste
 # ---- the summary ----
 
 python3 - "$work" "$users" "$events" "$items" "$score_after" "$rate" "$python_reason" "$idle_resident" \
-  "$caught_up_resident" <<'EOF'
-import json, sys
-work, users, events, items, k, rate, python_reason, idle_resident, caught_up_resident = sys.argv[1:10]
+  "$caught_up_resident" "$repeat" <<'EOF'
+import json, statistics, sys
+work, users, events, items, k, rate, python_reason, idle_resident, caught_up_resident, repeat = sys.argv[1:11]
 idle_resident, caught_up_resident = float(idle_resident), float(caught_up_resident)
 load = lambda name: json.load(open(f"{work}/{name}.json"))
-consume, consume_free, off, score = load("consume"), load("consume_unpinned"), load("off"), load("score")
+consume_runs = [load(f"consume{r}") for r in range(1, int(repeat) + 1)]
+off_runs = [load("off")] + [load(f"off{r}") for r in range(2, int(repeat) + 1)]
+consume_free, off, score = load("consume_unpinned"), off_runs[0], load("score")
+median = lambda runs, key: statistics.median(r[key] for r in runs)
+consume_rate, off_rate = median(consume_runs, "events_per_s"), median(off_runs, "events_per_s")
 peer_off, peer_score, live, lat = load("peer_off"), load("peer_score"), load("live"), load("latency")
 replay, live_replay, same = load("replay"), load("live_replay"), load("compare")
 ratio = lambda a, b: round(a / b, 3) if a and b else None
@@ -430,23 +448,27 @@ def quantile(before, after, q):
 
 hist_p50 = quantile(live["latency_buckets_before"], live["latency_buckets"], 0.5)
 hist_p99 = quantile(live["latency_buckets_before"], live["latency_buckets"], 0.99)
-for run in (off, score, live):
+for run in off_runs + [score, live]:
     run.pop("latency_buckets_before"), run.pop("latency_buckets")
 print(json.dumps({
     "bench": "worker", "users": int(users), "events": int(events), "items": int(items),
     "embed_dim": 64, "hidden_dim": 64, "window": 16, "score_after_events": int(k),
     "partitions": 4, "prefill_events_per_s": replay.get("events_per_second"),
-    "consume_only_events_per_s": consume["events_per_s"],
+    "repeat": int(repeat),
+    "consume_only_events_per_s": consume_rate,
+    "consume_only_runs_events_per_s": [r["events_per_s"] for r in consume_runs],
     "consume_only_unpinned_events_per_s": consume_free["events_per_s"],
-    "worker_off_events_per_s": off["events_per_s"],
+    "worker_off_events_per_s": off_rate,
+    "worker_off_runs_events_per_s": [r["events_per_s"] for r in off_runs],
+    "worker_off_second_half_events_per_s": median(off_runs, "second_half_events_per_s"),
     "worker_score_events_per_s": score["events_per_s"],
     "worker_score_second_half_events_per_s": score["second_half_events_per_s"],
     "python_off_events_per_s": peer_off.get("events_per_s"),
     "python_score_events_per_s": peer_score.get("events_per_s"),
     "python_left_out": None if python_reason == "null" else json.loads(python_reason),
-    "worker_off_vs_consume_only": ratio(off["events_per_s"], consume["events_per_s"]),
-    "worker_score_vs_consume_only": ratio(score["events_per_s"], consume["events_per_s"]),
-    "worker_vs_python_off": ratio(off["events_per_s"], peer_off.get("events_per_s")),
+    "worker_off_vs_consume_only": ratio(off_rate, consume_rate),
+    "worker_score_vs_consume_only": ratio(score["events_per_s"], consume_rate),
+    "worker_vs_python_off": ratio(off_rate, peer_off.get("events_per_s")),
     "worker_vs_python_score": ratio(score["events_per_s"], peer_score.get("events_per_s")),
     "worker_users": off["users"],
     "state_bytes_per_user": off["state_bytes_per_user"],
@@ -454,7 +476,7 @@ print(json.dumps({
     "resident_vs_idle_bytes_per_user": r1((off["resident_end"] - idle_resident) / off["users"]) if off["users"] else None,
     "caught_up_resident_vs_idle_bytes_per_user": r1((caught_up_resident - idle_resident) / off["users"]) if off["users"] else None,
     "idle_worker_resident_bytes": idle_resident,
-    "consume_only_max_resident_bytes": consume.get("max_resident_bytes"),
+    "consume_only_max_resident_bytes": consume_runs[0].get("max_resident_bytes"),
     "python_resident_growth_bytes_per_user": peer_off.get("resident_bytes_per_user"),
     "worker_score_recommendations": score["recommendations"],
     "python_score_recommendations": peer_score.get("recommendations"),
@@ -470,7 +492,7 @@ print(json.dumps({
     "latency_whole_phase_max_ms": lat["publish_max_ms"],
     "worker_histogram_p50_ms": hist_p50, "worker_histogram_p99_ms": hist_p99,
     "repeated_lists": lat["repeated"], "recommendations_in_topic": lat["recommendations"],
-    "runs": {"consume_only": consume, "consume_only_unpinned": consume_free, "worker_off": off,
+    "runs": {"consume_only": consume_runs, "consume_only_unpinned": consume_free, "worker_off": off_runs,
              "worker_score": score, "python_off": peer_off, "python_score": peer_score,
              "live_phase": live, "latency": lat, "compare": same},
 }))

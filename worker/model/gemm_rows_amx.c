@@ -4,8 +4,9 @@
  *
  * Why: at E = H = 64 the recurrent products are the largest part of a step
  * (gemm_rows.c runs them at about 90 % of the core's AVX-512 peak). One AMX
- * TDPBF16PS does 16 x 16 x 32 multiply-adds; the products' share of a step
- * drops to a few percent. bfloat16 keeps only 8 significant bits, so each
+ * TDPBF16PS does 16 x 16 x 32 multiply-adds, so their arithmetic all but
+ * disappears (what stays is the first read of each user's state, here when
+ * its rows are converted). bfloat16 keeps only 8 significant bits, so each
  * operand is split in two bf16 parts, A = A_hi + A_lo and W = W_hi + W_lo, and
  * C += A_hi W_hi + A_hi W_lo + A_lo W_hi: every partial product is exact in
  * float, only A_lo W_lo (below 2^-16 of a term) and the parts' own rounding

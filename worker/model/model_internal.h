@@ -120,7 +120,6 @@ void elman_forward(float *hs, float *xg, const float *h0, const float *cell_u, s
 void elman_backward(float *d_xg, float *d_h0, float *d_cell_u, float *dhs, const float *h0,
                     const float *hs, const float *cell_u, size_t L, size_t B, size_t H);
 
-
 /* ---- gemm_rows.c: C (B x N, row stride ldc) += A W, A's rows a[b] (K floats
  * each), W given transposed as K rows of stride ldw. gemm_rows_usable(N): the
  * fast kernel runs for N columns on this CPU (otherwise gemm_rows is a plain
