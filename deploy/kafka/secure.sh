@@ -11,7 +11,7 @@
 # An existing DIR restarts with the version it was set up with.
 # usage: secure.sh --dir DIR [--port N] [--topics SPEC] [--user NAME:PASSWORD]... [--grant NAME]...
 #   --dir     a new or empty data dir (required: the certificates and passwords live there)
-#   --port    SASL_SSL port (default 39093); the controller uses N+1 (SASL_PLAINTEXT, PLAIN,
+#   --port    SASL_SSL port (default 29093); the controller uses N+1 (SASL_PLAINTEXT, PLAIN,
 #             for the broker itself only)
 #   --topics  topics to create, name:partitions[:compact],... (as create-topics.sh)
 #   --user    a user (SCRAM-SHA-512 and PLAIN), created with no ACLs; repeatable
@@ -28,7 +28,7 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage="usage: secure.sh --dir DIR [--port N] [--topics SPEC] [--user NAME:PASSWORD]... [--grant NAME]..."
-port=39093 dir='' topics='' users=() grants=()
+port=29093 dir='' topics='' users=() grants=()
 while [ $# -gt 0 ]; do
   case $1 in
     --port|--dir|--topics|--user|--grant) [ $# -ge 2 ] || die "$1 needs a value; $usage" ;;&

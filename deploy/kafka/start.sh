@@ -2,7 +2,9 @@
 # Starts a single-node Apache Kafka broker for integration tests: KRaft mode,
 # broker and controller in one JVM, listening on 127.0.0.1 only.
 # usage: start.sh [--port N] [--dir DIR] [--topics "name:partitions[:compact],..."]
-#   --port    PLAINTEXT port (default 39092); the controller uses N+1
+#   --port    PLAINTEXT port (default 29092: below Linux's ephemeral range,
+#             32768-60999, where an outgoing connection's port once took the
+#             broker's); the controller uses N+1
 #   --dir     data dir (default: $STREAMREC_BROKER_DIR if it holds a broker,
 #             else a new mktemp dir); an existing dir is restarted on its data
 #   --topics  topics to create if missing (see create-topics.sh)
@@ -85,7 +87,7 @@ if [ -z "$dir" ] && [ -f "${STREAMREC_BROKER_DIR:-/nonexistent}/server.propertie
    [[ -z $port || $(broker_port "$STREAMREC_BROKER_DIR") == "$port" ]]; then
   dir=$STREAMREC_BROKER_DIR
 fi
-if [ -z "$dir" ] && port_in_use "${port:-39092}" && dir=$(broker_on_port "${port:-39092}"); then
+if [ -z "$dir" ] && port_in_use "${port:-29092}" && dir=$(broker_on_port "${port:-29092}"); then
   echo "start.sh: using the broker already running in $dir" >&2
 fi
 if [ -z "$dir" ]; then
@@ -106,7 +108,7 @@ if [ -f "$dir/server.properties" ]; then
   port=$old_port
 else
   [ -z "$(ls -A "$dir")" ] || die "$dir is not empty and holds no broker from start.sh"
-  port=${port:-39092}
+  port=${port:-29092}
   fresh=1
 fi
 bootstrap=127.0.0.1:$port

@@ -31,7 +31,7 @@ start)
   fi
   data=$(mktemp -d "${TMPDIR:-/tmp}/streamrec-kafka.XXXXXX")
   started=$(date +%s%N)
-  "$repo/deploy/kafka/start.sh" --dir "$data" --port "${STREAMREC_TEST_KAFKA_PORT:-39092}" \
+  "$repo/deploy/kafka/start.sh" --dir "$data" --port "${STREAMREC_TEST_KAFKA_PORT:-29092}" \
     --topics "user-events:4,user-events-dlq:4,user-recommendations:4,worker-state-changelog:4:compact,model-updates:1:compact"
   echo "broker answered $(( ($(date +%s%N) - started) / 1000000 )) ms after start.sh began"
   echo "$data" > "$state/started"

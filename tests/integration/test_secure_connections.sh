@@ -30,8 +30,8 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/worker_harness.sh"
 
-port=${STREAMREC_TEST_SECURE_KAFKA_PORT:-$(( ${STREAMREC_TEST_KAFKA_PORT:-39092} + 10 ))}
-scram_port=${STREAMREC_TEST_SCRAM_KAFKA_PORT:-$(( ${STREAMREC_TEST_KAFKA_PORT:-39092} + 12 ))}
+port=${STREAMREC_TEST_SECURE_KAFKA_PORT:-$(( ${STREAMREC_TEST_KAFKA_PORT:-29092} + 10 ))}
+scram_port=${STREAMREC_TEST_SCRAM_KAFKA_PORT:-$(( ${STREAMREC_TEST_KAFKA_PORT:-29092} + 12 ))}
 work=$(mktemp -d "${TMPDIR:-/tmp}/streamrec-secure-it.XXXXXX")
 broker=$work/broker scram_broker=$work/broker-3.9.1 scram_starter=''
 cleanup() {
