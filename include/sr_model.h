@@ -89,7 +89,6 @@ typedef struct sr_model {
     float *step_type_table;   /* SR_EVENT_TYPE_COUNT x G*H: W_x e_type + b_x */
     float *step_u_t;          /* H x G*H: U transposed, for the in-place step (or NULL) */
     struct gemm_amx_weights *step_u_bf16; /* U packed for the AMX step (or NULL) */
-    sr_step_precision step_precision;     /* what the step's h side runs in */
 } sr_model;
 
 /* Checks a configuration (non-zero sizes, limits); SR_ERR_CONFIG names the field. */
@@ -135,12 +134,14 @@ void sr_model_workspace_free(sr_model_workspace *ws);
  * its GEMM; 0 = never build). And, on CPUs with AVX-512 and H a multiple of
  * 16, packs U for the in-place h side (gemm_rows.c); with a bf16 precision
  * on a CPU with AMX (and H a multiple of 32), packs it in bfloat16 for
- * gemm_rows_amx.c instead: model->step_precision says which one runs. One
+ * gemm_rows_amx.c instead: sr_model_step_precision says which one runs. One
  * GEMM; for a model that serves and no longer trains: after this call its
  * parameters must not change (sr_model_step_batch would use stale copies).
  * Idempotent; fails with SR_ERR_NOMEM only. */
 sr_status sr_model_prepare_step_table(sr_model *model, size_t max_bytes,
                                       sr_step_precision precision, sr_error *err);
+/* What the prepared step's recurrent products run in. */
+sr_step_precision sr_model_step_precision(const sr_model *model);
 
 /* Steps B users by one event each (rows[b], types[b]): updates each hidden state
  * and pushes the event into the user's recent ring. B <= the workspace's batch.

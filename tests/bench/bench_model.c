@@ -85,7 +85,7 @@ int main(int argc, char **argv) {
         if (variant == 2) {
             /* the same model: its bf16 packing is added to the fp32 one */
             if (sr_model_prepare_step_table(m, SIZE_MAX, SR_STEP_BF16X3, &err) != SR_OK) return die(&err);
-            bf16_runs = m->step_precision;
+            bf16_runs = sr_model_step_precision(m);
         }
         size_t events = 0;
         double t0 = now();

@@ -112,7 +112,7 @@ START_TEST(step_and_user_vectors_match_reference) {
             ck_assert(k < 12 ? m->step_u_t == NULL : (m->step_u_t != NULL) == gemm_rows_usable(H));
             bool bf16 = k >= 18 && m->step_u_t && gemm_amx_usable(H, H);
             ck_assert((m->step_u_bf16 != NULL) == bf16);
-            ck_assert_int_eq(m->step_precision, bf16 ? SR_STEP_BF16X3 : SR_STEP_FP32);
+            ck_assert_int_eq(sr_model_step_precision(m), bf16 ? SR_STEP_BF16X3 : SR_STEP_FP32);
         }
         enum { users = 37, steps = 12 };
         state_block fast, ref;

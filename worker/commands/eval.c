@@ -23,6 +23,7 @@
 #include "sr_eval.h"
 #include "sr_log.h"
 #include "sr_replay.h"
+#include "sr_serving.h"
 
 
 #include "sr_model.h"
@@ -316,15 +317,16 @@ static sr_status evaluate(const struct eval_config *cfg, const sr_dataset *data,
     if (s != SR_OK) return s;
     *model_version = model->version;
     if (cfg->step_precision >= 0) {
-        /* As the worker's default step.table.max.mb (256). */
-        s = sr_model_prepare_step_table(model, (size_t)256 << 20,
+        sr_serving_config worker_defaults; /* the step table's bound, as a worker's */
+        sr_serving_config_init(&worker_defaults);
+        s = sr_model_prepare_step_table(model, worker_defaults.step_table_max_bytes,
                                         (sr_step_precision)cfg->step_precision, err);
         if (s != SR_OK) {
             sr_model_free(model);
             return s;
         }
         sr_log(SR_LOG_INFO, "eval", "stepping as a worker with step.precision=%s",
-               sr_step_precision_name(model->step_precision));
+               sr_step_precision_name(sr_model_step_precision(model)));
     }
     sr_eval_model_scorer *scorer;
     s = sr_eval_model_scorer_new(model, &data->vocab, cfg->eval.batch, &scorer, err);

@@ -106,8 +106,11 @@ static sr_status prepare_bf16(sr_model *model, sr_step_precision precision, sr_e
         return status;
     }
     model->step_u_bf16 = packed;
-    model->step_precision = precision;
     return SR_OK;
+}
+
+sr_step_precision sr_model_step_precision(const sr_model *model) {
+    return model->step_u_bf16 ? SR_STEP_BF16X3 : SR_STEP_FP32;
 }
 
 sr_status sr_model_prepare_step_table(sr_model *model, size_t max_bytes,

@@ -450,7 +450,7 @@ static sr_status swap_in(worker *w, sr_model *model, sr_error *err) {
            report.version, report.previous_version, report.pause_seconds * 1000.0,
            report.states_reset ? "; user states restart (another state shape)" : "");
     sr_step_precision asked = w->o->serving.step_precision;
-    sr_step_precision runs = sr_serving_model(w->serving)->step_precision;
+    sr_step_precision runs = sr_model_step_precision(sr_serving_model(w->serving));
     /* Not a warning: bf16x3 is the default, fp32 its documented fallback. */
     sr_log(SR_LOG_INFO, "worker", "model %" PRId64 " steps in %s%s", report.version,
            sr_step_precision_name(runs),
