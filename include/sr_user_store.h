@@ -20,11 +20,11 @@
  *
  *     sr_user_store_expire(store, now_ms, 1024);      // now and then: bounded work
  *
- * Slots. A slot is a small integer naming one user's row in the store's
- * per-field arrays. It stays the user's until that user is removed, evicted
- * or expired; then it may be handed to a new user. Pointers into a row
+ * Slots. A slot is a small integer naming one user's record in the store. It
+ * stays the user's until that user is removed, evicted or expired; then it
+ * may be handed to a new user. Pointers into a record
  * (sr_user_store_hidden, a filled view) stay valid only until the next
- * upsert that inserts, because the arrays may grow and move.
+ * upsert that inserts, because the records may grow and move.
  *
  * Eviction. When an upsert would insert user max_users + 1, the store samples
  * a few users at random and evicts the one whose last activity is oldest, then
@@ -116,8 +116,8 @@ typedef struct sr_user_store_stats {
     size_t users;
     size_t max_users;
     size_t table_capacity;       /* hash slots (a power of two) */
-    size_t row_capacity;         /* rows the per-field arrays hold now */
-    size_t row_bytes;            /* bytes of one row across every field array */
+    size_t row_capacity;         /* records the store has room for now */
+    size_t row_bytes;            /* bytes per row: its record and dirty-list room */
     size_t bytes_held;           /* every allocation the store holds, by its size */
     size_t dirty_users;
     uint64_t evictions;
