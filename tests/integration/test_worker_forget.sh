@@ -5,9 +5,10 @@
 # id (so it is ordered with the user's events), header
 # streamrec.control=forget-user, no value. Between two synthetic streams
 # (10,000 and 5,000 events of 500 users) come forget-user records for users 7
-# and 11 (held) and 99999 (never seen), and two bad control records (an unknown
-# control, a key that is not a user id). One exactly-once worker processes it
-# all. Then, read_committed:
+# and 11 (held) and 99999 (never seen), two bad control records (an unknown
+# control, a key that is not a user id), and an event of user 17 that carries
+# the forget-user header (a record with a value is an event: 17 is not
+# forgotten). One exactly-once worker processes it all. Then, read_committed:
 #   - verify_states: every user's state counts its events since its last
 #     forget (7 and 11 start over; a forgotten user with no later event has
 #     no state), and nobody else's state is touched;
@@ -43,6 +44,7 @@ null 11 streamrec.control=forget-user
 null 99999 streamrec.control=forget-user
 null 13 streamrec.control=forget-everything
 null abc streamrec.control=forget-user
+good:17:5 17 streamrec.control=forget-user
 SPEC
 "$STREAMREC_BIN" replay --format synthetic --users 500 --items 300 --events 5000 --seed 42 \
   --topic "$events" --no-progress --summary-json >/dev/null || fail "the second replay failed"
@@ -60,7 +62,7 @@ start_worker "$work/worker.log" --topic-events "$events" --topic-recommendations
   --topic-dlq "$dlq" --topic-models "$models" --topic-changelog "$changelog" --group-id "$group" \
   --model-file "$work/model.srm" --processing-guarantee exactly_once --commit-interval-ms 100 \
   --score-after-events 1 --score-min-interval-ms 0 --transactional-id "$group-tx"
-wait_processed 15009 90
+wait_processed 15010 90
 forgotten=$(metric streamrec_users_forgotten_total)
 stop_worker
 [ "$forgotten" = 4 ] || fail "streamrec_users_forgotten_total is $forgotten, 4 expected"

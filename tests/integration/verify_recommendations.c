@@ -230,12 +230,13 @@ static bool key_is_user(const rd_kafka_message_t *msg, int64_t user_id) {
     return msg->key && msg->key_len == (size_t)n && memcmp(msg->key, expected, (size_t)n) == 0;
 }
 
-/* The user a forget-user control record names, if msg is one. */
+/* The user a forget-user control record names, if msg is one (no value: a
+ * record with a value is an event, whatever its headers). */
 static bool forget_record(const rd_kafka_message_t *msg, int64_t *user_id) {
     rd_kafka_headers_t *headers = NULL;
     const void *value = NULL;
     size_t size = 0;
-    if (rd_kafka_message_headers(msg, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR || !headers ||
+    if (msg->payload || rd_kafka_message_headers(msg, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR || !headers ||
         rd_kafka_header_get_last(headers, CONTROL_HEADER, &value, &size) != RD_KAFKA_RESP_ERR_NO_ERROR)
         return false;
     return value && size == strlen(CONTROL_FORGET_USER) && !memcmp(value, CONTROL_FORGET_USER, size) &&

@@ -88,12 +88,13 @@ static int key_is(const rd_kafka_message_t *msg, int64_t user_id) {
     return msg->key && sr_key_is_user_id(msg->key, msg->key_len, user_id);
 }
 
-/* A forget-user control record (header streamrec.control) keyed by a user id. */
+/* A forget-user control record (header streamrec.control, no value) keyed by
+ * a user id; a record with a value is an event, whatever its headers. */
 static int is_forget(const rd_kafka_message_t *msg, int64_t *user_id) {
     rd_kafka_headers_t *headers;
     const void *value;
     size_t len;
-    if (rd_kafka_message_headers(msg, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+    if (msg->payload || rd_kafka_message_headers(msg, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR ||
         rd_kafka_header_get_last(headers, "streamrec.control", &value, &len) != RD_KAFKA_RESP_ERR_NO_ERROR ||
         !value || len != 11 || memcmp(value, "forget-user", 11))
         return 0;
