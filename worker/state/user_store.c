@@ -204,7 +204,7 @@ sr_status sr_user_store_new(const sr_user_store_config *config, sr_user_store **
     s->at_recent_rows = at;
     at += T * sizeof(int32_t);
     s->at_recent_types = at;
-    at += (T + 7) / 8 * 8;
+    at = (at + T + 7) / 8 * 8; /* the times are 8-byte aligned */
     s->at_last_scored = at;
     at += sizeof(int64_t);
     s->at_pending_since = at;
