@@ -3,8 +3,10 @@
 # in one run, on the real broker, on one pre-filled topic.
 #
 #   tests/bench/worker.sh [--users U] [--events N] [--items V] [--score-after K]
-#                         [--latency-seconds S] [--repeat R] [--no-python]
-#   (defaults 1000000, 5000000, 12000, 10, 30, 3)
+#                         [--latency-seconds S] [--latency-rate R] [--repeat R]
+#                         [--no-python]
+#   (defaults 1000000, 5000000, 12000, 10, 30, half the measured rate, 3;
+#   --latency-rate fixes the live rate, so that two builds compare at one load)
 #
 # Needs a broker in $STREAMREC_BOOTSTRAP (tests/bench/run starts one) and the
 # Release build in build/ (tests/bench/run builds it). Creates the Python venv
@@ -108,6 +110,7 @@ events=5000000
 items=12000
 score_after=10
 latency_seconds=30
+latency_rate=0
 python_runs=1
 repeat=3
 while [ $# -gt 0 ]; do
@@ -117,6 +120,7 @@ while [ $# -gt 0 ]; do
   --items) items=$2; shift 2 ;;
   --score-after) score_after=$2; shift 2 ;;
   --latency-seconds) latency_seconds=$2; shift 2 ;;
+  --latency-rate) latency_rate=$2; shift 2 ;;
   --repeat) repeat=$2; shift 2 ;;
   --no-python) python_runs=0; shift ;;
   -h|--help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
@@ -126,6 +130,8 @@ done
 for n in "$users" "$events" "$items" "$score_after" "$latency_seconds" "$repeat"; do
   [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "worker.sh: '$n' is not a positive number" >&2; exit 2; }
 done
+[[ $latency_rate =~ ^[0-9]+$ ]] ||
+  { echo "worker.sh: --latency-rate '$latency_rate' is not a number (0: half the measured rate)" >&2; exit 2; }
 [ -n "${STREAMREC_BOOTSTRAP:-}" ] ||
   { echo "worker.sh: STREAMREC_BOOTSTRAP is not set (tests/bench/run starts a broker)" >&2; exit 2; }
 bootstrap=$STREAMREC_BOOTSTRAP
@@ -381,6 +387,7 @@ log "worker, scoring every $score_after: $(field "$work/score.json" events_per_s
 max_rate=$(field "$work/score.json" second_half_events_per_s)
 [ "$max_rate" != null ] || max_rate=$(field "$work/score.json" events_per_s)
 rate=$(python3 -c "print(max(1, int(float('$max_rate') / 2)))")
+[ "$latency_rate" = 0 ] || rate=$latency_rate
 live_events=$(python3 -c "print(max(1, min($events, $rate * $latency_seconds)))")
 log "latency: the stream goes on live, $live_events events at $rate events/s"
 live_since=$(now_ms)
