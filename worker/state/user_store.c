@@ -100,7 +100,7 @@ struct sr_user_store {
     sr_region records;
     size_t record_bytes;      /* a multiple of 32 */
     size_t at_hidden, at_recent_rows, at_recent_types, at_last_scored, at_pending_since;
-    sr_region dirty_list;     /* 2 slots per row of capacity (see sr_user_store_new) */
+    sr_region dirty_list;     /* DIRTY_PER_ROW entries per row of capacity */
     size_t row_capacity;
     size_t rows_used;         /* rows ever handed out: [0, rows_used) live or free */
     uint32_t free_head;       /* first free row + 1; 0 = none */
@@ -120,6 +120,10 @@ struct sr_user_store {
 #define LAST_SCORED(s, r) (*(int64_t *)(RECORD(s, r) + (s)->at_last_scored))
 #define PENDING_SINCE(s, r) (*(int64_t *)(RECORD(s, r) + (s)->at_pending_since))
 #define DIRTY_LIST(s) ((uint32_t *)(s)->dirty_list.base)
+
+/* A row is listed at most once, but a row taken and dirtied again during one
+ * take is listed anew: at most two dirty-list entries per row. */
+enum { DIRTY_PER_ROW = 2 };
 
 static uint64_t mix64(uint64_t x) {
     x ^= x >> 33;
@@ -292,11 +296,9 @@ static sr_status rows_grow(sr_user_store *s, sr_error *err) {
     size_t capacity = s->row_capacity + s->row_capacity / 2;
     if (capacity < 64) capacity = 64;
     if (capacity > s->config.max_users) capacity = s->config.max_users;
-    /* A row is listed at most once, but a row taken and dirtied again during
-     * one take is listed anew: at most two dirty-list entries per row. */
     sr_status status = sr_region_reserve(&s->records, capacity * s->record_bytes, err);
     if (status == SR_OK)
-        status = sr_region_reserve(&s->dirty_list, capacity * 2 * sizeof(uint32_t), err);
+        status = sr_region_reserve(&s->dirty_list, capacity * DIRTY_PER_ROW * sizeof(uint32_t), err);
     if (status != SR_OK) return status;
     s->row_capacity = capacity;
     return SR_OK;
@@ -490,7 +492,7 @@ static void set_dirty(sr_user_store *s, uint32_t slot, bool dirty) {
     if (!dirty && was) *flag &= (uint8_t)~ROW_DIRTY, s->dirty_users--;
     if (dirty && !(*flag & ROW_LISTED)) {
         uint32_t *list = DIRTY_LIST(s);
-        if (s->dirty_listed == 2 * s->row_capacity) { /* only if a take was left unfinished */
+        if (s->dirty_listed == DIRTY_PER_ROW * s->row_capacity) { /* only if a take was left unfinished */
             size_t kept = 0;
             for (size_t i = 0; i < s->dirty_listed; i++)
                 if (ROW(s, list[i])->flags & ROW_LISTED) list[kept++] = list[i];
@@ -608,7 +610,7 @@ void sr_user_store_stats_get(const sr_user_store *store, sr_user_store_stats *st
     stats->table_capacity = s->table_capacity;
     stats->row_capacity = s->row_capacity;
     stats->bytes_held = sizeof *s + s->table.bytes + s->records.bytes + s->dirty_list.bytes;
-    stats->row_bytes = s->record_bytes + 2 * sizeof(uint32_t);
+    stats->row_bytes = s->record_bytes + DIRTY_PER_ROW * sizeof(uint32_t);
     stats->dirty_users = s->dirty_users;
     stats->evictions = s->evictions;
     stats->expirations = s->expirations;
